@@ -1,0 +1,97 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Settings every Bedside target shares: Swift 6 strict concurrency, explicit existentials,
+/// imports that are internal unless declared otherwise, and no warning left standing.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .treatAllWarnings(as: .error),
+]
+
+let package = Package(
+    name: "Bedside",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "bedside", targets: ["bedside"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        .target(
+            name: "BedsideCore",
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "BedsideProtocol",
+            dependencies: ["BedsideCore"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "BedsideStore",
+            dependencies: [
+                "BedsideCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "BedsideServer",
+            dependencies: [
+                "BedsideCore",
+                "BedsideProtocol",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "bedside",
+            dependencies: [
+                "BedsideCore",
+                "BedsideServer",
+                "BedsideStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "BedsideProtocolTests",
+            dependencies: ["BedsideCore", "BedsideProtocol"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "BedsideStoreTests",
+            dependencies: ["BedsideCore", "BedsideStore"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "BedsideServerTests",
+            dependencies: [
+                "BedsideCore",
+                "BedsideProtocol",
+                "BedsideServer",
+                "BedsideStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

@@ -1,0 +1,41 @@
+/// The machine-readable `code` of an `error` event or a refused request (protocol.md, "Error codes").
+public enum ErrorCode: String, Sendable, CaseIterable {
+    case invalidJSON = "invalid_json"
+    case invalidMessage = "invalid_message"
+    case unsupportedFrame = "unsupported_frame"
+    case frameTooLarge = "frame_too_large"
+    case sessionMismatch = "session_mismatch"
+    case busy
+    case rateLimited = "rate_limited"
+    case resumeGap = "resume_gap"
+    case llmUnavailable = "llm_unavailable"
+    case llmError = "llm_error"
+    case toolError = "tool_error"
+    case turnFailed = "turn_failed"
+    case `internal`
+    case invalidSessionID = "invalid_session_id"
+    case originNotAllowed = "origin_not_allowed"
+    case notFound = "not_found"
+
+    /// Whether the error answers one connection's own frame. Such errors go to that connection
+    /// only, carry no `seq` and are not part of the session's history.
+    public var isConnectionScoped: Bool {
+        switch self {
+        case .invalidJSON, .invalidMessage, .unsupportedFrame, .frameTooLarge, .sessionMismatch, .busy, .rateLimited:
+            true
+        default:
+            false
+        }
+    }
+}
+
+/// A client's frame was refused: the code and a message a person can act on.
+public struct ProtocolViolation: Error, Sendable, Equatable {
+    public var code: ErrorCode
+    public var message: String
+
+    public init(_ code: ErrorCode, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+}

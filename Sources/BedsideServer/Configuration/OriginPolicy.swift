@@ -1,0 +1,50 @@
+/// Decides whether a browser origin may open a WebSocket: the server's own origin, and the
+/// configured allow-list (an entry may use `*` for any port). Requests with no `Origin` header
+/// (scripts, not browsers) are allowed.
+struct OriginPolicy: Sendable {
+    private let exact: Set<String>
+    private let anyPort: [String]
+
+    init(allowed: [String]) {
+        var exact = Set<String>()
+        var anyPort: [String] = []
+        for entry in allowed {
+            let origin = entry.trimmingSlash.lowercased()
+            if origin == "*" {
+                anyPort.append("")
+            } else if origin.hasSuffix(":*") {
+                anyPort.append(String(origin.dropLast(2)))
+            } else {
+                exact.insert(origin)
+            }
+        }
+        self.exact = exact
+        self.anyPort = anyPort
+    }
+
+    /// Whether `origin` may connect to a server reached as `authority` (its Host).
+    func allows(origin: String?, authority: String?) -> Bool {
+        guard let origin else { return true }
+        let normalized = origin.trimmingSlash.lowercased()
+        if let authority = authority?.lowercased(),
+            normalized == "http://\(authority)" || normalized == "https://\(authority)"
+        {
+            return true
+        }
+        if exact.contains(normalized) { return true }
+        for base in anyPort {
+            if base.isEmpty { return true }
+            if normalized == base { return true }
+            if normalized.hasPrefix(base + ":"), normalized.dropFirst(base.count + 1).allSatisfy(\.isNumber) {
+                return true
+            }
+        }
+        return false
+    }
+}
+
+extension String {
+    fileprivate var trimmingSlash: String {
+        hasSuffix("/") ? String(dropLast()) : self
+    }
+}

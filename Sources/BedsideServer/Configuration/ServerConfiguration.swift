@@ -1,0 +1,71 @@
+import BedsideProtocol
+
+/// Everything the server needs to know to listen and to enforce its limits.
+///
+/// Each property names its command-line flag and environment variable; the executable reads
+/// flags first, then the environment, then these defaults.
+public struct ServerConfiguration: Sendable {
+    /// Interface to listen on. `--host`, `BEDSIDE_HOST`; default `127.0.0.1`.
+    public var host: String
+    /// TCP port; 0 picks a free one. `--port`, `BEDSIDE_PORT`; default 8000.
+    public var port: Int
+    /// Browser origins allowed to open `/ws`, besides the server's own origin. Each entry is an
+    /// origin, optionally with `*` as its port (`http://localhost:*`). `--allowed-origins`,
+    /// `BEDSIDE_ALLOWED_ORIGINS` (comma-separated); default `http://localhost:*,http://127.0.0.1:*`.
+    public var allowedOrigins: [String]
+    /// Largest client message, in bytes, answered with `frame_too_large` rather than read.
+    /// `--max-message-bytes`, `BEDSIDE_MAX_MESSAGE_BYTES`; default 65536.
+    public var maxMessageBytes: Int
+    /// Largest `content` of a message, in characters after trimming.
+    /// `--max-content-chars`, `BEDSIDE_MAX_CONTENT_CHARS`; default 32000.
+    public var maxContentCharacters: Int
+    /// Frames a connection may have queued before it is closed with 1013 (it then resumes).
+    /// `--outbox-capacity`, `BEDSIDE_OUTBOX_CAPACITY`; default 4096.
+    public var outboxCapacity: Int
+    /// Invalid frames tolerated in a burst (one is forgiven per second) before the connection is
+    /// closed with 1008. `--max-violations`, `BEDSIDE_MAX_VIOLATIONS`; default 10.
+    public var maxViolations: Int
+    /// How long a closing connection may take to accept its close frame. Default 5 s.
+    public var closeTimeout: Duration
+    /// How often the server pings each WebSocket to detect dead peers. Default 30 s.
+    public var pingInterval: Duration
+
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 8000,
+        allowedOrigins: [String] = ServerConfiguration.defaultAllowedOrigins,
+        maxMessageBytes: Int = 64 * 1024,
+        maxContentCharacters: Int = 32_000,
+        outboxCapacity: Int = 4096,
+        maxViolations: Int = 10,
+        closeTimeout: Duration = .seconds(5),
+        pingInterval: Duration = .seconds(30)
+    ) {
+        self.host = host
+        self.port = port
+        self.allowedOrigins = allowedOrigins
+        self.maxMessageBytes = maxMessageBytes
+        self.maxContentCharacters = maxContentCharacters
+        self.outboxCapacity = outboxCapacity
+        self.maxViolations = maxViolations
+        self.closeTimeout = closeTimeout
+        self.pingInterval = pingInterval
+    }
+
+    /// Local development origins: any port on localhost and 127.0.0.1.
+    public static let defaultAllowedOrigins = ["http://localhost:*", "http://127.0.0.1:*"]
+
+    /// Frames above this size are not even read: the transport closes with 1009. Messages between
+    /// ``maxMessageBytes`` and this size get a `frame_too_large` error and the connection stays.
+    var transportMaxFrameBytes: Int { max(1 << 20, maxMessageBytes * 4) }
+
+    var connectionLimits: ConnectionLimits {
+        ConnectionLimits(
+            maxMessageBytes: maxMessageBytes,
+            frameLimits: .init(maxContentCharacters: maxContentCharacters),
+            outboxCapacity: outboxCapacity,
+            violationCapacity: maxViolations,
+            closeTimeout: closeTimeout
+        )
+    }
+}

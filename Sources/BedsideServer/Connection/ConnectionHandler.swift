@@ -1,0 +1,254 @@
+import BedsideCore
+import BedsideProtocol
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOWebSocket
+
+/// Serves one WebSocket connection of a session: a reader that validates frames and hands
+/// them to the session, and a writer that sends `connection`, replays missed events, then
+/// drains the connection's outbox.
+///
+/// The two run as sibling tasks with a third that watches for an aborting close (outbox
+/// overflow). Whichever ends first ends the connection. Nothing here can crash the server:
+/// every bad frame becomes a coded `error`, every failure a close code.
+struct ConnectionHandler: Sendable {
+    let hub: SessionHub
+    let limits: ConnectionLimits
+
+    private enum Exit: Sendable {
+        case clientGone
+        case close(CloseRequest)
+        /// The reader stopped after asking for a close; the writer drains and closes.
+        case readerStopped
+    }
+
+    func serve(
+        session id: SessionID,
+        lastSeq: Int64?,
+        inbound: WebSocketInboundStream,
+        outbound: WebSocketOutboundWriter,
+        logger: Logger
+    ) async {
+        let outbox = Outbox(capacity: limits.outboxCapacity)
+        let attached: (Session, deliveredSeq: Int64, latestSeq: Int64)?
+        do {
+            attached = try await hub.connect(id, outbox: outbox)
+        } catch {
+            logger.error("Cannot load session", metadata: ["session.id": "\(id)", "error": "\(error)"])
+            try? await outbound.close(.unexpectedServerError, reason: "session store unavailable")
+            return
+        }
+        guard let (session, deliveredSeq, latestSeq) = attached else {
+            try? await outbound.close(.goingAway, reason: "server shutting down")
+            return
+        }
+        defer { hub.disconnected(from: session, outbox: outbox) }
+
+        let exit: Exit = await withTaskGroup(of: Exit.self) { group in
+            group.addTask {
+                let writer = ConnectionWriter(hub: hub, session: session, outbound: outbound)
+                do {
+                    return .close(
+                        try await writer.run(outbox: outbox, lastSeq: lastSeq, deliveredSeq: deliveredSeq, latestSeq: latestSeq)
+                    )
+                } catch {
+                    return .clientGone
+                }
+            }
+            group.addTask {
+                var reader = ConnectionReader(session: session, outbox: outbox, hub: hub, limits: limits)
+                return await reader.run(inbound) ? .clientGone : .readerStopped
+            }
+            group.addTask { .close(await outbox.abortingClose()) }
+            var first = Exit.clientGone
+            while let next = await group.next() {
+                if case .readerStopped = next { continue }
+                first = next
+                break
+            }
+            group.cancelAll()
+            outbox.finish()
+            return first
+        }
+        guard case .close(let request) = exit, request.code != 1000 else { return }
+        logger.debug("Closing connection", metadata: ["session.id": "\(id)", "close.code": "\(request.code)"])
+        // A client that does not read may never accept the close frame: give it closeTimeout.
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try? await outbound.close(WebSocketErrorCode(codeNumber: Int(request.code)), reason: request.reason)
+            }
+            group.addTask { try? await Task.sleep(for: limits.closeTimeout) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+}
+
+/// Limits of one connection; see ``ServerConfiguration`` for their flags and defaults.
+struct ConnectionLimits: Sendable {
+    var maxMessageBytes: Int
+    var frameLimits: ClientFrameLimits
+    var outboxCapacity: Int
+    var violationCapacity: Int
+    var closeTimeout: Duration
+}
+
+/// The writing half of a connection: `connection` first, then replay, then live events, each
+/// event at most once (by seq).
+private struct ConnectionWriter {
+    let hub: SessionHub
+    let session: Session
+    let outbound: WebSocketOutboundWriter
+
+    func run(outbox: Outbox, lastSeq: Int64?, deliveredSeq: Int64, latestSeq: Int64) async throws -> CloseRequest {
+        var lastSent = try await resume(after: lastSeq, deliveredSeq: deliveredSeq, latestSeq: latestSeq)
+        while true {
+            switch await outbox.next() {
+            case .close(let request):
+                return request
+            case .frames(let frames):
+                for frame in frames {
+                    switch frame {
+                    case .event(let seq?, let text):
+                        guard seq > lastSent else { continue }
+                        try await outbound.write(.text(text))
+                        lastSent = seq
+                    case .event(nil, let text):
+                        try await outbound.write(.text(text))
+                    case .replay(let after):
+                        let delivered = session.deliveredSeq
+                        lastSent = max(lastSent, try await resume(after: after, deliveredSeq: delivered, latestSeq: delivered))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends `connection`, then the stored events in `(after, deliveredSeq]`; returns the seq
+    /// up to which the client now has every event.
+    private func resume(after: Int64?, deliveredSeq: Int64, latestSeq: Int64) async throws -> Int64 {
+        var from = after
+        var gap = false
+        if let after, after > latestSeq {
+            // The client has seen more than this session holds (another server, or a reset store).
+            from = 0
+            gap = true
+        }
+        let connection = ServerEvent(
+            sessionID: session.id,
+            seq: nil,
+            timestamp: .now(),
+            payload: .connection(resumedFrom: gap ? nil : after, latestSeq: latestSeq, serverVersion: hub.serverVersion)
+        )
+        try await outbound.write(.text(connection.json))
+        if gap {
+            let error = hub.connectionError(
+                .resumeGap,
+                "last_seq \(after ?? 0) is beyond this session's newest event \(latestSeq): replaying the whole history.",
+                session: session.id
+            )
+            if case .event(_, let text) = error { try await outbound.write(.text(text)) }
+        }
+        guard var cursor = from else { return deliveredSeq }
+        while cursor < deliveredSeq {
+            let page = try await hub.store.events(in: session.id, after: cursor, through: deliveredSeq, limit: 512)
+            guard let last = page.last else { break }
+            for event in page {
+                try await outbound.write(.text(event.json))
+            }
+            cursor = last.seq
+        }
+        return max(deliveredSeq, from ?? 0)
+    }
+}
+
+/// The reading half of a connection: reassembles messages within the size limit, decodes and
+/// validates them, and answers each bad one with its coded error.
+private struct ConnectionReader {
+    let session: Session
+    let outbox: Outbox
+    let hub: SessionHub
+    let limits: ConnectionLimits
+    var meter: ViolationMeter
+
+    init(session: Session, outbox: Outbox, hub: SessionHub, limits: ConnectionLimits) {
+        self.session = session
+        self.outbox = outbox
+        self.hub = hub
+        self.limits = limits
+        self.meter = ViolationMeter(capacity: limits.violationCapacity)
+    }
+
+    /// Reads until the client goes away (true) or the connection must close for violations (false).
+    mutating func run(_ inbound: WebSocketInboundStream) async -> Bool {
+        var message: ByteBuffer?
+        var isBinary = false
+        var size = 0
+        do {
+            for try await frame in inbound {
+                switch frame.opcode {
+                case .text, .binary:
+                    isBinary = frame.opcode == .binary
+                    size = frame.data.readableBytes
+                    message = size <= limits.maxMessageBytes && !isBinary ? frame.data : nil
+                case .continuation:
+                    size += frame.data.readableBytes
+                    if size <= limits.maxMessageBytes, !isBinary {
+                        var data = frame.data
+                        message?.writeBuffer(&data)
+                    } else {
+                        message = nil
+                    }
+                }
+                guard frame.fin else { continue }
+                let complete = message
+                message = nil
+                let keepGoing: Bool
+                if size > limits.maxMessageBytes {
+                    keepGoing = violation(
+                        .frameTooLarge,
+                        "The message is \(size) bytes; the limit is \(limits.maxMessageBytes) bytes."
+                    )
+                } else if isBinary {
+                    keepGoing = violation(.unsupportedFrame, "Binary frames are not supported: send UTF-8 JSON text frames.")
+                } else if let complete, let text = String(validating: complete.readableBytesView, as: UTF8.self) {
+                    keepGoing = await handle(text)
+                } else {
+                    keepGoing = violation(.invalidJSON, "The frame is not valid UTF-8 text.")
+                }
+                guard keepGoing else { return false }
+            }
+        } catch {
+            return true
+        }
+        return true
+    }
+
+    private mutating func handle(_ text: String) async -> Bool {
+        do {
+            switch try ClientFrame.decode(text, session: session.id, limits: limits.frameLimits) {
+            case .message(let content, let clientMessageID):
+                await session.receiveMessage(content: content, clientMessageID: clientMessageID, from: outbox)
+            case .cancel:
+                session.cancelTurn(reason: "cancelled_by_user")
+            case .resume(let lastSeq):
+                outbox.push(.replay(after: lastSeq))
+            }
+            return true
+        } catch {
+            return violation(error.code, error.message)
+        }
+    }
+
+    /// Answers a bad frame; false when the connection has now violated too often and is closing.
+    private mutating func violation(_ code: ErrorCode, _ message: String) -> Bool {
+        outbox.push(hub.connectionError(code, message, session: session.id))
+        guard meter.record() else { return true }
+        outbox.push(
+            hub.connectionError(.rateLimited, "Too many invalid frames: closing the connection.", session: session.id)
+        )
+        outbox.requestClose(CloseRequest(code: 1008, reason: "too many invalid frames", drainFirst: true))
+        return false
+    }
+}

@@ -1,0 +1,109 @@
+public import BedsideCore
+import BedsideProtocol
+import Hummingbird
+import HummingbirdWebSocket
+public import Logging
+public import ServiceLifecycle
+import UnixSignals
+
+/// The parts Bedside runs on, chosen by the executable (or by a test).
+public struct ServerDependencies: Sendable {
+    /// Where session events are kept: SQLite in the product, in-memory or SQLite in tests.
+    public var store: any EventStore
+    /// What answers a message.
+    public var runner: any TurnRunner
+    public var logger: Logger
+
+    public init(store: any EventStore, runner: any TurnRunner, logger: Logger) {
+        self.store = store
+        self.runner = runner
+        self.logger = logger
+    }
+}
+
+/// A ready-to-run Bedside server: the HTTP/WebSocket application and the session hub.
+///
+/// ```swift
+/// let server = buildApplication(configuration: .init(), dependencies: deps)
+/// try await server.run()   // until SIGINT or SIGTERM
+/// ```
+public struct BedsideApplication: Sendable {
+    /// The session hub every event goes through.
+    public let hub: SessionHub
+    /// The HTTP server (Hummingbird), as a service.
+    public let application: any Service
+
+    /// The services in start order. The hub comes last so that graceful shutdown reaches it
+    /// first: it ends running turns and closes connections with 1001 before the listener stops.
+    public var services: [any Service] { [application, hub] }
+
+    /// Runs until SIGINT or SIGTERM, then shuts down gracefully.
+    public func run() async throws {
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: hub.logger
+            )
+        )
+        try await group.run()
+    }
+}
+
+/// Builds the Bedside server: routes, the `/ws` endpoint and the session hub.
+///
+/// - Parameter onServerRunning: called with the bound port once the server listens.
+public func buildApplication(
+    configuration: ServerConfiguration,
+    dependencies: ServerDependencies,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> BedsideApplication {
+    let hub = SessionHub(
+        store: dependencies.store,
+        runner: dependencies.runner,
+        outboxCapacity: configuration.outboxCapacity,
+        logger: dependencies.logger
+    )
+    let upgradeCheck = UpgradeCheck(origins: OriginPolicy(allowed: configuration.allowedOrigins))
+    let connections = ConnectionHandler(hub: hub, limits: configuration.connectionLimits)
+
+    let router = Router()
+    addRoutes(to: router, hub: hub, upgradeCheck: upgradeCheck)
+
+    let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
+    webSocketRouter.ws("/ws") { request, _ in
+        guard (try? upgradeCheck.check(request)) != nil, !hub.isShuttingDown else { return .dontUpgrade }
+        return .upgrade([:])
+    } onUpgrade: { inbound, outbound, context in
+        let accepted = try upgradeCheck.check(context.request)
+        await connections.serve(
+            session: accepted.sessionID,
+            lastSeq: accepted.lastSeq,
+            inbound: inbound,
+            outbound: outbound,
+            logger: context.logger
+        )
+    }
+
+    let application = Application(
+        router: router,
+        server: .http1WebSocketUpgrade(
+            webSocketRouter: webSocketRouter,
+            configuration: .init(
+                http1: .init(),
+                ws: .init(
+                    maxFrameSize: configuration.transportMaxFrameBytes,
+                    autoPing: .enabled(timePeriod: configuration.pingInterval),
+                    closeTimeout: configuration.closeTimeout,
+                    validateUTF8: false
+                )
+            )
+        ),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Bedside"),
+        onServerRunning: { channel in
+            await onServerRunning(channel.localAddress?.port ?? configuration.port)
+        },
+        logger: dependencies.logger
+    )
+    return BedsideApplication(hub: hub, application: application)
+}

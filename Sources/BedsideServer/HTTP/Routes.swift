@@ -1,0 +1,73 @@
+import BedsideCore
+import BedsideProtocol
+import Hummingbird
+
+/// The HTTP endpoints beside the socket: health, readiness, a session's history, and a
+/// diagnosis for `/ws` requests that are not upgrades.
+func addRoutes(to router: Router<BasicRequestContext>, hub: SessionHub, upgradeCheck: UpgradeCheck) {
+    router.get("/health") { _, _ in
+        var json = JSONWriter()
+        json.beginObject()
+        json.member("status", "ok")
+        json.member("version", hub.serverVersion)
+        json.endObject()
+        return Response.json(json.text)
+    }
+
+    router.get("/ready") { _, _ in
+        var storeStatus = "ok"
+        do {
+            try await hub.store.ping()
+        } catch {
+            storeStatus = "unavailable"
+        }
+        let ready = storeStatus == "ok" && !hub.isShuttingDown
+        var json = JSONWriter()
+        json.beginObject()
+        json.member("status", ready ? "ready" : "unavailable")
+        json.key("checks")
+        json.beginObject()
+        json.member("store", storeStatus)
+        json.member("turn_runner", hub.runner.description)
+        json.member("accepting_connections", !hub.isShuttingDown)
+        json.endObject()
+        json.member("active_sessions", Int64(hub.activeSessionCount))
+        json.endObject()
+        return Response.json(json.text, status: ready ? .ok : .serviceUnavailable)
+    }
+
+    router.get("/sessions/:id/events") { request, context in
+        guard let session = SessionID(context.parameters.get("id") ?? "") else {
+            throw APIError(.badRequest, .invalidSessionID, "The session id must be 8 to 128 characters of A-Z, a-z, 0-9, '_' or '-'.")
+        }
+        let query = request.uri.queryParameters
+        let after = try integer(query["after"], name: "after", default: 0, range: 0...Int64.max)
+        let limit = try integer(query["limit"], name: "limit", default: 1000, range: 1...10_000)
+        let events = try await hub.store.events(in: session, after: after, through: nil, limit: Int(limit) + 1)
+        let page = events.prefix(Int(limit))
+        var body = String()
+        body.reserveCapacity(page.reduce(64) { $0 + $1.json.utf8.count + 1 })
+        body.append("{\"session_id\":\"\(session.rawValue)\",\"events\":[")
+        for (index, event) in page.enumerated() {
+            if index > 0 { body.append(",") }
+            body.append(event.json)
+        }
+        body.append("],\"has_more\":\(events.count > page.count)}")
+        return Response.json(body)
+    }
+
+    // A plain GET of /ws explains what an upgrade would have been refused for: browsers cannot
+    // read the body of a refused WebSocket upgrade (always a bare 400), so this is where to look.
+    router.get("/ws") { request, _ -> Response in
+        _ = try upgradeCheck.check(request)
+        throw APIError(.upgradeRequired, .invalidMessage, "This endpoint speaks WebSocket: send an Upgrade request.")
+    }
+}
+
+private func integer(_ raw: Substring?, name: String, default value: Int64, range: ClosedRange<Int64>) throws -> Int64 {
+    guard let raw else { return value }
+    guard let parsed = Int64(raw), range.contains(parsed) else {
+        throw APIError(.badRequest, .invalidMessage, "The query parameter \(name) must be an integer in \(range.lowerBound)...\(range.upperBound).")
+    }
+    return parsed
+}

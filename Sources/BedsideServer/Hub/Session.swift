@@ -1,0 +1,254 @@
+import BedsideCore
+import BedsideProtocol
+import Foundation
+import Logging
+import Synchronization
+
+/// One active session: its seq counter, its connections and its running turn.
+///
+/// All of a session's state sits behind one lock that only this session's work takes, so
+/// sessions never contend with each other. ``emit(_:turnID:traceID:spanID:)`` assigns the seq,
+/// encodes the event once and queues it for the store without waiting; ``deliver(_:)`` (called
+/// by the persister after the commit) puts it in every connection's outbox.
+final class Session: Sendable {
+    struct RunningTurn {
+        var id: String
+        var task: Task<Void, Never>?
+        var cancelReason: String?
+    }
+
+    private struct State {
+        var lastSeq: Int64
+        var deliveredSeq: Int64
+        var connections: [Outbox] = []
+        var clientMessageIDs: Set<String>
+        var turn: RunningTurn?
+        var evicted = false
+    }
+
+    let id: SessionID
+    private let hub: SessionHub
+    private let state: Mutex<State>
+
+    init(id: SessionID, snapshot: SessionSnapshot, hub: SessionHub) {
+        self.id = id
+        self.hub = hub
+        self.state = Mutex(
+            State(
+                lastSeq: snapshot.latestSeq,
+                deliveredSeq: snapshot.latestSeq,
+                clientMessageIDs: snapshot.clientMessageIDs
+            )
+        )
+    }
+
+    // MARK: Emission
+
+    /// Assigns the next seq, encodes the event and queues it for persistence and fan-out.
+    @discardableResult
+    func emit(_ payload: EventPayload, turnID: String?, traceID: String? = nil, spanID: String? = nil) -> Int64 {
+        state.withLock { state in
+            emit(payload, turnID: turnID, traceID: traceID, spanID: spanID, in: &state)
+        }
+    }
+
+    private func emit(
+        _ payload: EventPayload,
+        turnID: String?,
+        traceID: String? = nil,
+        spanID: String? = nil,
+        in state: inout State
+    ) -> Int64 {
+        state.lastSeq += 1
+        let event = ServerEvent(
+            sessionID: id,
+            seq: state.lastSeq,
+            timestamp: .now(),
+            turnID: turnID,
+            traceID: traceID,
+            spanID: spanID,
+            payload: payload
+        )
+        let stored = event.stored(json: event.json)
+        if !hub.persister.enqueue(PendingEvent(session: self, stored: stored)) {
+            hub.logger.warning(
+                "Event emitted after shutdown was dropped",
+                metadata: ["session.id": "\(id)", "event.type": "\(payload.type)"]
+            )
+        }
+        return state.lastSeq
+    }
+
+    /// Puts committed events into every connection's outbox, in seq order.
+    func deliver(_ events: ArraySlice<PendingEvent>) {
+        let overflowed: Int = state.withLock { state in
+            var dropped = 0
+            for pending in events {
+                state.deliveredSeq = pending.stored.seq
+                let outbound = OutboundFrame.event(seq: pending.stored.seq, text: pending.stored.json)
+                for outbox in state.connections where !outbox.push(outbound) {
+                    dropped += 1
+                }
+            }
+            if dropped > 0 {
+                state.connections.removeAll { $0.overflowed }
+            }
+            return state.connections.isEmpty ? -1 : dropped
+        }
+        if overflowed > 0 {
+            hub.logger.info("Closed slow connections on outbox overflow", metadata: ["session.id": "\(id)"])
+        }
+        if overflowed < 0 { hub.evictIfIdle(self) }
+    }
+
+    // MARK: Connections
+
+    /// Adds a connection; returns the seq up to which events are in the store (replay covers
+    /// them, the outbox gets everything after), or nil when the session was evicted meanwhile.
+    func attach(_ outbox: Outbox) -> (deliveredSeq: Int64, latestSeq: Int64)? {
+        state.withLock { state in
+            guard !state.evicted else { return nil }
+            state.connections.append(outbox)
+            return (state.deliveredSeq, state.lastSeq)
+        }
+    }
+
+    func detach(_ outbox: Outbox) {
+        state.withLock { state in
+            state.connections.removeAll { $0 === outbox }
+        }
+        hub.evictIfIdle(self)
+    }
+
+    /// The seq up to which events are in the store and have been handed to the connections.
+    var deliveredSeq: Int64 { state.withLock { $0.deliveredSeq } }
+
+    var connectionCount: Int { state.withLock { $0.connections.count } }
+
+    /// Marks the session evicted when it has no connection, no turn and nothing in flight.
+    func evictIfIdle() -> Bool {
+        state.withLock { state in
+            guard state.connections.isEmpty, state.turn == nil, state.deliveredSeq == state.lastSeq else { return false }
+            state.evicted = true
+            return true
+        }
+    }
+
+    func closeConnections(_ request: CloseRequest) {
+        let outboxes = state.withLock { $0.connections }
+        for outbox in outboxes { outbox.requestClose(request) }
+    }
+
+    // MARK: Turns
+
+    /// Handles an accepted `message` frame from `connection`.
+    func receiveMessage(content: String, clientMessageID: String?, from connection: Outbox) async {
+        enum Decision { case started, duplicate(String), busy, shuttingDown }
+        let decision: Decision = state.withLock { state in
+            if let clientMessageID, state.clientMessageIDs.contains(clientMessageID) {
+                return .duplicate(clientMessageID)
+            }
+            if state.turn != nil { return .busy }
+            if hub.isShuttingDown { return .shuttingDown }
+            if let clientMessageID { state.clientMessageIDs.insert(clientMessageID) }
+            let turnID = UUID().uuidString.lowercased()
+            _ = emit(.user(content: content, clientMessageID: clientMessageID), turnID: turnID, in: &state)
+            _ = emit(.turn(TurnEvent(status: .started)), turnID: turnID, in: &state)
+            let context = TurnContext(sessionID: id, turnID: turnID, content: content, session: self)
+            state.turn = RunningTurn(id: turnID)
+            state.turn?.task = Task { await self.runTurn(context) }
+            return .started
+        }
+        switch decision {
+        case .started:
+            break
+        case .duplicate(let clientMessageID):
+            // Already accepted: answer with the event it was given. A connection that already
+            // has it drops it by seq; one that missed it gets it now.
+            if let event = try? await hub.store.userEvent(in: id, clientMessageID: clientMessageID) {
+                connection.push(.event(seq: event.seq, text: event.json))
+            }
+        case .busy:
+            connection.push(
+                hub.connectionError(
+                    .busy,
+                    "A turn is already running in this session: wait for it to end, or send cancel.",
+                    session: id
+                )
+            )
+        case .shuttingDown:
+            connection.push(
+                hub.connectionError(.busy, "The server is shutting down: reconnect in a moment.", session: id)
+            )
+        }
+    }
+
+    /// Cancels the running turn, if any; idempotent.
+    func cancelTurn(reason: String) {
+        let task: Task<Void, Never>? = state.withLock { state in
+            guard state.turn != nil else { return nil }
+            if state.turn?.cancelReason == nil { state.turn?.cancelReason = reason }
+            return state.turn?.task
+        }
+        task?.cancel()
+    }
+
+    /// The running turn's task, for shutdown to wait on.
+    var runningTurnTask: Task<Void, Never>? { state.withLock { $0.turn?.task } }
+
+    private func runTurn(_ context: TurnContext) async {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var status = TurnEvent.Status.completed
+        var usage = TurnUsage()
+        do {
+            usage = try await hub.runner.run(context)
+            if Task.isCancelled { status = .cancelled }
+        } catch let failure as TurnFailure where !Task.isCancelled {
+            emit(.error(code: failure.code, message: failure.message), turnID: context.turnID)
+            status = .failed
+        } catch {
+            if Task.isCancelled || error is CancellationError {
+                status = .cancelled
+            } else {
+                hub.logger.error(
+                    "Turn runner failed",
+                    metadata: ["session.id": "\(id)", "turn.id": "\(context.turnID)", "error": "\(error)"]
+                )
+                emit(
+                    .error(
+                        code: .turnFailed,
+                        message: "The turn failed unexpectedly; the server log has the details (turn \(context.turnID))."
+                    ),
+                    turnID: context.turnID
+                )
+                status = .failed
+            }
+        }
+        let elapsed = clock.now - start
+        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        state.withLock { state in
+            var end = TurnEvent(status: status, durationMilliseconds: milliseconds)
+            if status == .cancelled { end.reason = state.turn?.cancelReason ?? "cancelled" }
+            if status == .completed || usage.totalTokens > 0 {
+                end.promptTokens = usage.promptTokens
+                end.completionTokens = usage.completionTokens
+                end.totalTokens = usage.totalTokens
+            }
+            _ = emit(.turn(end), turnID: context.turnID, in: &state)
+            state.turn = nil
+        }
+    }
+
+    /// Ends a turn that was left running by a previous process (crash or kill).
+    func closeInterruptedTurn(_ turnID: String) {
+        state.withLock { state in
+            _ = emit(
+                .error(code: .turnFailed, message: "This turn was interrupted by a server restart and did not finish."),
+                turnID: turnID,
+                in: &state
+            )
+            _ = emit(.turn(TurnEvent(status: .failed, reason: "interrupted")), turnID: turnID, in: &state)
+        }
+    }
+}

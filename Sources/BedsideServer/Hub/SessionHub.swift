@@ -1,0 +1,163 @@
+public import BedsideCore
+import BedsideProtocol
+public import Logging
+public import ServiceLifecycle
+import Synchronization
+
+/// The one place every server event goes through: it assigns `seq`, persists, and fans out to
+/// every connection of the event's session and to no other.
+///
+/// The hub keeps a ``Session`` in memory while it has connections, a running turn or events in
+/// flight, and forgets it when it has none (the store keeps its history). It is a `Service`:
+/// `run()` writes events until graceful shutdown, then cancels running turns, writes their end
+/// events, and closes every connection with 1001.
+///
+/// What it deliberately does not do: parse frames or touch sockets. Connections hand it
+/// validated frames and drain their own outboxes.
+public final class SessionHub: Service, Sendable {
+    let store: any EventStore
+    let runner: any TurnRunner
+    let logger: Logger
+    let persister: EventPersister
+    let outboxCapacity: Int
+    let serverVersion: String
+
+    private struct State {
+        var sessions: [SessionID: Session] = [:]
+        var shuttingDown = false
+        var openConnections = 0
+    }
+
+    private let state = Mutex(State())
+
+    /// Creates a hub over `store` whose turns are run by `runner`.
+    public init(
+        store: any EventStore,
+        runner: any TurnRunner,
+        outboxCapacity: Int = 4096,
+        serverVersion: String = BedsideVersion.current,
+        logger: Logger
+    ) {
+        self.store = store
+        self.runner = runner
+        self.logger = logger
+        self.outboxCapacity = outboxCapacity
+        self.serverVersion = serverVersion
+        self.persister = EventPersister(store: store, logger: logger)
+    }
+
+    var isShuttingDown: Bool { state.withLock { $0.shuttingDown } }
+
+    // MARK: Service
+
+    public func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.persister.run() }
+            do {
+                try await closeInterruptedTurns()
+            } catch {
+                logger.error("Could not check for interrupted turns", metadata: ["error": "\(error)"])
+            }
+            // Serve until graceful shutdown (or cancellation), then stop in order.
+            try? await gracefulShutdown()
+            await stopTurns()
+            persister.finish()
+            await group.waitForAll()
+        }
+        await closeConnections()
+    }
+
+    /// Refuses new turns and connections, cancels running turns and waits for their end events.
+    private func stopTurns() async {
+        let sessions = state.withLock { state in
+            state.shuttingDown = true
+            return Array(state.sessions.values)
+        }
+        for session in sessions { session.cancelTurn(reason: "shutdown") }
+        for session in sessions { await session.runningTurnTask?.value }
+    }
+
+    /// Closes every connection with 1001 once what is queued for it is written; waits up to 5 s.
+    private func closeConnections() async {
+        let going = CloseRequest(code: 1001, reason: "server shutting down", drainFirst: true)
+        for session in state.withLock({ Array($0.sessions.values) }) {
+            session.closeConnections(going)
+        }
+        // Shutdown only: a short poll keeps this independent of how each connection ends.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while state.withLock({ $0.openConnections > 0 }), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    private func closeInterruptedTurns() async throws {
+        let turns = try await store.unfinishedTurns()
+        guard !turns.isEmpty else { return }
+        logger.warning("Closing turns interrupted by a restart", metadata: ["turns": "\(turns.count)"])
+        for turn in turns {
+            let session = try await activate(turn.sessionID)
+            session.closeInterruptedTurn(turn.turnID)
+            evictIfIdle(session)
+        }
+    }
+
+    // MARK: Sessions
+
+    /// The in-memory session for `id`, loading its seq and idempotency keys from the store.
+    func activate(_ id: SessionID) async throws -> Session {
+        if let session = state.withLock({ $0.sessions[id] }) { return session }
+        let snapshot = try await store.snapshot(of: id)
+        return state.withLock { state in
+            if let existing = state.sessions[id] { return existing }
+            let session = Session(id: id, snapshot: snapshot, hub: self)
+            state.sessions[id] = session
+            return session
+        }
+    }
+
+    /// Forgets `session` when it has no connection, no turn and no event in flight.
+    func evictIfIdle(_ session: Session) {
+        state.withLock { state in
+            guard state.sessions[session.id] === session, session.evictIfIdle() else { return }
+            state.sessions[session.id] = nil
+        }
+    }
+
+    /// Active sessions, for metrics and tests.
+    var activeSessionCount: Int { state.withLock { $0.sessions.count } }
+
+    /// Attaches a new connection to its session, retrying if the session was evicted meanwhile.
+    func connect(_ id: SessionID, outbox: Outbox) async throws -> (Session, deliveredSeq: Int64, latestSeq: Int64)? {
+        guard state.withLock({ state in
+            guard !state.shuttingDown else { return false }
+            state.openConnections += 1
+            return true
+        }) else { return nil }
+        do {
+            while true {
+                let session = try await activate(id)
+                if let (delivered, latest) = session.attach(outbox) { return (session, delivered, latest) }
+            }
+        } catch {
+            disconnected()
+            throw error
+        }
+    }
+
+    /// Called once per connection that `connect` accepted, when it has ended.
+    func disconnected(from session: Session? = nil, outbox: Outbox? = nil) {
+        if let session, let outbox { session.detach(outbox) }
+        state.withLock { $0.openConnections -= 1 }
+    }
+
+    /// A connection-scoped `error` frame (no seq; not part of the session's history).
+    func connectionError(_ code: ErrorCode, _ message: String, session: SessionID) -> OutboundFrame {
+        let event = ServerEvent(sessionID: session, seq: nil, timestamp: .now(), payload: .error(code: code, message: message))
+        return .event(seq: nil, text: event.json)
+    }
+}
+
+/// The version of Bedside reported in `connection` events and `/health`.
+public enum BedsideVersion {
+    public static let current = "0.1.0"
+}

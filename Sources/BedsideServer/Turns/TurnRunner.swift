@@ -1,0 +1,74 @@
+public import BedsideCore
+public import BedsideProtocol
+
+/// Runs one turn of a session: what answers a user's message.
+///
+/// The session hub starts a turn when a `message` is accepted, in its own task owned by the
+/// session (a dropped connection never cancels it), and cancels that task on `cancel` or at
+/// shutdown. The runner reports every step through ``TurnContext/emit(_:traceID:spanID:)``,
+/// which never waits. Returning ends the turn `completed`; throwing ``TurnFailure`` ends it
+/// `failed` with that error shown to the user; cancellation ends it `cancelled`.
+public protocol TurnRunner: Sendable {
+    /// A short description for `/ready` (e.g. the model in use).
+    var description: String { get }
+
+    /// Runs the turn; returns its token totals, if it used a model.
+    func run(_ turn: TurnContext) async throws -> TurnUsage
+}
+
+/// Token totals of a turn, reported on its `completed` event.
+public struct TurnUsage: Sendable, Equatable {
+    public var promptTokens: Int64
+    public var completionTokens: Int64
+
+    public init(promptTokens: Int64 = 0, completionTokens: Int64 = 0) {
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+    }
+
+    public var totalTokens: Int64 { promptTokens + completionTokens }
+}
+
+/// A failure the user should see: it becomes a session `error` event with `code`, then the turn
+/// ends `failed`. The message must say what to do and must not contain secrets.
+public struct TurnFailure: Error, Sendable, Equatable {
+    public var code: ErrorCode
+    public var message: String
+
+    public init(code: ErrorCode, message: String) {
+        self.code = code
+        self.message = message
+    }
+}
+
+/// What a running turn knows and how it reports: the session, the user's message, and `emit`.
+public struct TurnContext: Sendable {
+    public let sessionID: SessionID
+    public let turnID: String
+    /// The user's message, trimmed.
+    public let content: String
+    let session: Session
+
+    /// Emits a session event belonging to this turn: assigns its seq, persists it and sends it
+    /// to every connection of the session. Never waits; returns the assigned seq.
+    @discardableResult
+    public func emit(_ payload: EventPayload, traceID: String? = nil, spanID: String? = nil) -> Int64 {
+        session.emit(payload, turnID: turnID, traceID: traceID, spanID: spanID)
+    }
+}
+
+/// The runner used when no language model is configured: every turn fails at once with
+/// `llm_unavailable` and a message saying how to configure one.
+public struct UnconfiguredTurnRunner: TurnRunner {
+    public init() {}
+
+    public var description: String { "no language model configured" }
+
+    public func run(_ turn: TurnContext) async throws -> TurnUsage {
+        throw TurnFailure(
+            code: .llmUnavailable,
+            message: "No language model is configured, so this message cannot be answered. "
+                + "Set OPENAI_API_KEY (and optionally OPENAI_BASE_URL and BEDSIDE_MODEL) and restart Bedside."
+        )
+    }
+}

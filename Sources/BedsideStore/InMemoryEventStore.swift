@@ -1,0 +1,84 @@
+public import BedsideCore
+import Synchronization
+
+/// An ``EventStore`` in memory: the twin of ``SQLiteEventStore`` for tests, with the same
+/// behaviour (the shared store test suite runs against both).
+public final class InMemoryEventStore: EventStore {
+    private struct State {
+        var events: [SessionID: [StoredEvent]] = [:]
+        var openTurns: Set<UnfinishedTurn> = []
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public func append(_ events: [StoredEvent]) async throws {
+        try state.withLock { state in
+            // Validate first so that a bad batch changes nothing, as a rolled-back transaction would.
+            var next: [SessionID: Int64] = [:]
+            for event in events {
+                let last = next[event.sessionID] ?? state.events[event.sessionID]?.last?.seq ?? 0
+                guard event.seq > last else {
+                    throw StoreError(message: "Duplicate or out-of-order seq \(event.seq) in session \(event.sessionID)")
+                }
+                next[event.sessionID] = event.seq
+            }
+            for event in events {
+                state.events[event.sessionID, default: []].append(event)
+                if let status = event.turnStatus, let turnID = event.turnID {
+                    let turn = UnfinishedTurn(sessionID: event.sessionID, turnID: turnID)
+                    if status == "started" {
+                        state.openTurns.insert(turn)
+                    } else {
+                        state.openTurns.remove(turn)
+                    }
+                }
+            }
+        }
+    }
+
+    public func events(in session: SessionID, after: Int64, through: Int64?, limit: Int?) async throws -> [StoredEvent] {
+        state.withLock { state in
+            guard let events = state.events[session] else { return [] }
+            // Events are kept in seq order: binary-search the first one after `after`.
+            var low = 0
+            var high = events.count
+            while low < high {
+                let mid = (low + high) / 2
+                if events[mid].seq <= after { low = mid + 1 } else { high = mid }
+            }
+            var result: [StoredEvent] = []
+            for event in events[low...] {
+                if let through, event.seq > through { break }
+                if let limit, result.count >= limit { break }
+                result.append(event)
+            }
+            return result
+        }
+    }
+
+    public func userEvent(in session: SessionID, clientMessageID: String) async throws -> StoredEvent? {
+        state.withLock { state in
+            state.events[session]?.first { $0.clientMessageID == clientMessageID }
+        }
+    }
+
+    public func snapshot(of session: SessionID) async throws -> SessionSnapshot {
+        state.withLock { state in
+            let events = state.events[session] ?? []
+            return SessionSnapshot(
+                latestSeq: events.last?.seq ?? 0,
+                clientMessageIDs: Set(events.compactMap(\.clientMessageID))
+            )
+        }
+    }
+
+    public func unfinishedTurns() async throws -> [UnfinishedTurn] {
+        state.withLock { state in
+            state.openTurns.sorted { ($0.sessionID.rawValue, $0.turnID) < ($1.sessionID.rawValue, $1.turnID) }
+        }
+    }
+
+    public func ping() async throws {}
+}

@@ -1,0 +1,168 @@
+public import BedsideCore
+import Foundation
+import GRDB
+
+/// The default ``EventStore``: one SQLite file in WAL mode, written in batches.
+///
+/// Each ``append(_:)`` is one transaction; with `synchronous = NORMAL` a commit costs no fsync,
+/// so a batch of events survives a process crash without paying for a disk flush per event.
+/// Readers run concurrently with the writer (WAL), so replay never waits for live appends.
+public final class SQLiteEventStore: EventStore {
+    private let pool: DatabasePool
+
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        configuration.maximumReaderCount = 4
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw StoreError(message: "Cannot open the event database at \(path): \(error)", underlying: error)
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-events") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE event (
+                        session_id TEXT NOT NULL,
+                        seq INTEGER NOT NULL,
+                        type TEXT NOT NULL,
+                        turn_id TEXT,
+                        client_message_id TEXT,
+                        turn_status TEXT,
+                        json TEXT NOT NULL,
+                        PRIMARY KEY (session_id, seq)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX event_client_message
+                        ON event (session_id, client_message_id) WHERE client_message_id IS NOT NULL;
+                    CREATE TABLE open_turn (
+                        session_id TEXT NOT NULL,
+                        turn_id TEXT NOT NULL,
+                        PRIMARY KEY (session_id, turn_id)
+                    ) WITHOUT ROWID;
+                    """
+            )
+        }
+        return migrator
+    }
+
+    public func append(_ events: [StoredEvent]) async throws {
+        guard !events.isEmpty else { return }
+        try await pool.write { db in
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO event (session_id, seq, type, turn_id, client_message_id, turn_status, json)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """
+            )
+            for event in events {
+                try insert.execute(arguments: [
+                    event.sessionID.rawValue, event.seq, event.type, event.turnID,
+                    event.clientMessageID, event.turnStatus, event.json,
+                ])
+                guard let status = event.turnStatus, let turnID = event.turnID else { continue }
+                if status == "started" {
+                    try db.cachedStatement(sql: "INSERT OR IGNORE INTO open_turn (session_id, turn_id) VALUES (?, ?)")
+                        .execute(arguments: [event.sessionID.rawValue, turnID])
+                } else {
+                    try db.cachedStatement(sql: "DELETE FROM open_turn WHERE session_id = ? AND turn_id = ?")
+                        .execute(arguments: [event.sessionID.rawValue, turnID])
+                }
+            }
+        }
+    }
+
+    public func events(in session: SessionID, after: Int64, through: Int64?, limit: Int?) async throws -> [StoredEvent] {
+        try await pool.read { db in
+            let rows = try Row.fetchCursor(
+                db.cachedStatement(
+                    sql: """
+                        SELECT seq, type, turn_id, client_message_id, turn_status, json FROM event
+                        WHERE session_id = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?
+                        """
+                ),
+                arguments: [session.rawValue, after, through ?? Int64.max, limit ?? -1]
+            )
+            var events: [StoredEvent] = []
+            while let row = try rows.next() {
+                events.append(Self.event(session, row))
+            }
+            return events
+        }
+    }
+
+    public func userEvent(in session: SessionID, clientMessageID: String) async throws -> StoredEvent? {
+        try await pool.read { db in
+            try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT seq, type, turn_id, client_message_id, turn_status, json FROM event
+                    WHERE session_id = ? AND client_message_id = ? ORDER BY seq LIMIT 1
+                    """,
+                arguments: [session.rawValue, clientMessageID]
+            ).map { Self.event(session, $0) }
+        }
+    }
+
+    public func snapshot(of session: SessionID) async throws -> SessionSnapshot {
+        try await pool.read { db in
+            let latest = try Int64.fetchOne(
+                db,
+                sql: "SELECT MAX(seq) FROM event WHERE session_id = ?",
+                arguments: [session.rawValue]
+            )
+            let ids = try String.fetchSet(
+                db,
+                sql: "SELECT client_message_id FROM event WHERE session_id = ? AND client_message_id IS NOT NULL",
+                arguments: [session.rawValue]
+            )
+            return SessionSnapshot(latestSeq: latest ?? 0, clientMessageIDs: ids)
+        }
+    }
+
+    public func unfinishedTurns() async throws -> [UnfinishedTurn] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT session_id, turn_id FROM open_turn ORDER BY session_id, turn_id")
+                .compactMap { row in
+                    SessionID(row[0] as String).map { UnfinishedTurn(sessionID: $0, turnID: row[1]) }
+                }
+        }
+    }
+
+    public func ping() async throws {
+        _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+
+    private static func event(_ session: SessionID, _ row: Row) -> StoredEvent {
+        StoredEvent(
+            sessionID: session,
+            seq: row[0],
+            type: row[1],
+            turnID: row[2],
+            clientMessageID: row[3],
+            turnStatus: row[4],
+            json: row[5]
+        )
+    }
+}
+
+/// The store could not do what was asked; `message` says what and where.
+public struct StoreError: Error, CustomStringConvertible {
+    public var message: String
+    public var underlying: (any Error)?
+
+    public init(message: String, underlying: (any Error)? = nil) {
+        self.message = message
+        self.underlying = underlying
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,37 @@
+import ArgumentParser
+import BedsideServer
+import BedsideStore
+import Logging
+
+/// `bedside`: the Bedside server. Reads flags, then the environment, then defaults, and runs
+/// until SIGINT or SIGTERM.
+@main
+struct Bedside: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bedside",
+        abstract: "Chat with an AI agent over clinical FHIR data, with every step shown live.",
+        discussion: "Every option can also be set by the environment variable shown; a flag wins over the environment.",
+        version: BedsideVersion.current
+    )
+
+    @OptionGroup var options: Options
+
+    func run() async throws {
+        let settings = try options.resolve(environment: ProcessEnvironment.current)
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardOutput(label: label)
+            handler.logLevel = settings.logLevel
+            return handler
+        }
+        let logger = Logger(label: "bedside")
+        let store = try SQLiteEventStore(path: settings.databasePath)
+        let server = buildApplication(
+            configuration: settings.server,
+            dependencies: ServerDependencies(store: store, runner: UnconfiguredTurnRunner(), logger: logger)
+        ) { port in
+            let host = settings.server.host.contains(":") ? "[\(settings.server.host)]" : settings.server.host
+            print("Bedside is running at http://\(host):\(port)/ (Ctrl-C to stop)")
+        }
+        try await server.run()
+    }
+}

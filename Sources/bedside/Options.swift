@@ -1,0 +1,90 @@
+import ArgumentParser
+import BedsideServer
+import Foundation
+import Logging
+
+/// The command-line options; each falls back to its environment variable, then to its default.
+/// ArgumentParser defaults are deliberately absent so that an unset flag lets the environment speak.
+struct Options: ParsableArguments {
+    @Option(help: "Interface to listen on. [env: BEDSIDE_HOST] (default: 127.0.0.1)")
+    var host: String?
+
+    @Option(help: "TCP port to listen on; 0 picks a free one. [env: BEDSIDE_PORT] (default: 8000)")
+    var port: Int?
+
+    @Option(help: "SQLite file for sessions and events. [env: BEDSIDE_DATABASE] (default: ./bedside.sqlite)")
+    var database: String?
+
+    @Option(
+        help: """
+            Comma-separated browser origins allowed to connect, `*` allowed as the port. \
+            [env: BEDSIDE_ALLOWED_ORIGINS] (default: http://localhost:*,http://127.0.0.1:*)
+            """
+    )
+    var allowedOrigins: String?
+
+    @Option(help: "Largest client message in bytes. [env: BEDSIDE_MAX_MESSAGE_BYTES] (default: 65536)")
+    var maxMessageBytes: Int?
+
+    @Option(help: "Largest message content in characters. [env: BEDSIDE_MAX_CONTENT_CHARS] (default: 32000)")
+    var maxContentChars: Int?
+
+    @Option(help: "Frames queued per connection before it is closed (1013). [env: BEDSIDE_OUTBOX_CAPACITY] (default: 4096)")
+    var outboxCapacity: Int?
+
+    @Option(help: "Invalid frames tolerated in a burst before closing (1008). [env: BEDSIDE_MAX_VIOLATIONS] (default: 10)")
+    var maxViolations: Int?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. [env: BEDSIDE_LOG_LEVEL] (default: info)")
+    var logLevel: String?
+
+    struct Settings {
+        var server: ServerConfiguration
+        var databasePath: String
+        var logLevel: Logger.Level
+    }
+
+    /// Applies flags, then `environment`, then defaults; throws a usage error for bad values.
+    func resolve(environment: [String: String]) throws -> Settings {
+        var server = ServerConfiguration()
+        server.host = host ?? environment["BEDSIDE_HOST"] ?? server.host
+        server.port = try port ?? integer("BEDSIDE_PORT", environment) ?? server.port
+        guard (0...65535).contains(server.port) else {
+            throw ValidationError("The port must be between 0 and 65535, not \(server.port).")
+        }
+        if let origins = allowedOrigins ?? environment["BEDSIDE_ALLOWED_ORIGINS"] {
+            server.allowedOrigins = origins.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty }
+        }
+        server.maxMessageBytes = try positive(maxMessageBytes, "BEDSIDE_MAX_MESSAGE_BYTES", environment) ?? server.maxMessageBytes
+        server.maxContentCharacters =
+            try positive(maxContentChars, "BEDSIDE_MAX_CONTENT_CHARS", environment) ?? server.maxContentCharacters
+        server.outboxCapacity = try positive(outboxCapacity, "BEDSIDE_OUTBOX_CAPACITY", environment) ?? server.outboxCapacity
+        server.maxViolations = try positive(maxViolations, "BEDSIDE_MAX_VIOLATIONS", environment) ?? server.maxViolations
+        let levelName = logLevel ?? environment["BEDSIDE_LOG_LEVEL"] ?? "info"
+        guard let level = Logger.Level(rawValue: levelName.lowercased()) else {
+            throw ValidationError("Unknown log level '\(levelName)'.")
+        }
+        return Settings(
+            server: server,
+            databasePath: database ?? environment["BEDSIDE_DATABASE"] ?? "./bedside.sqlite",
+            logLevel: level
+        )
+    }
+
+    private func integer(_ name: String, _ environment: [String: String]) throws -> Int? {
+        guard let raw = environment[name] else { return nil }
+        guard let value = Int(raw) else { throw ValidationError("\(name) must be an integer, not '\(raw)'.") }
+        return value
+    }
+
+    private func positive(_ flag: Int?, _ name: String, _ environment: [String: String]) throws -> Int? {
+        guard let value = try flag ?? integer(name, environment) else { return nil }
+        guard value > 0 else { throw ValidationError("\(name) must be a positive integer, not \(value).") }
+        return value
+    }
+}
+
+enum ProcessEnvironment {
+    static var current: [String: String] { ProcessInfo.processInfo.environment }
+}
