@@ -23,9 +23,13 @@ struct OriginPolicy: Sendable {
     }
 
     /// Whether `origin` may connect to a server reached as `authority` (its Host).
+    ///
+    /// Origins with a `ws:` or `wss:` scheme are allowed: browsers never send them (their pages
+    /// have http or https origins), only WebSocket client libraries do, like scripts that send none.
     func allows(origin: String?, authority: String?) -> Bool {
         guard let origin else { return true }
         let normalized = origin.trimmingSlash.lowercased()
+        if normalized.hasPrefix("ws://") || normalized.hasPrefix("wss://") { return true }
         if let authority = authority?.lowercased(),
             normalized == "http://\(authority)" || normalized == "https://\(authority)"
         {

@@ -31,11 +31,12 @@ struct UpgradeCheck: Sendable {
             }
             lastSeq = value
         }
-        guard origins.allows(origin: request.headers[.origin], authority: request.head.authority) else {
+        // Every Origin value must pass: a request cannot slip a foreign origin behind an allowed one.
+        for origin in request.headers[values: .origin] where !origins.allows(origin: origin, authority: request.head.authority) {
             throw APIError(
                 .forbidden,
                 .originNotAllowed,
-                "The origin \(request.headers[.origin] ?? "") may not open a session: add it with --allowed-origins."
+                "The origin \(origin) may not open a session: add it with --allowed-origins."
             )
         }
         return Accepted(sessionID: sessionID, lastSeq: lastSeq)

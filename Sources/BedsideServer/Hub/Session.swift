@@ -163,10 +163,11 @@ final class Session: Sendable {
         case .started:
             break
         case .duplicate(let clientMessageID):
-            // Already accepted: answer with the event it was given. A connection that already
-            // has it drops it by seq; one that missed it gets it now.
+            // Already accepted: answer this connection with the event it was given (same seq), as
+            // a direct reply that bypasses the connection's seq filter; clients dedupe by seq.
+            // If the event is still on its way to the store, it reaches the connection live.
             if let event = try? await hub.store.userEvent(in: id, clientMessageID: clientMessageID) {
-                connection.push(.event(seq: event.seq, text: event.json))
+                connection.push(.event(seq: nil, text: event.json))
             }
         case .busy:
             connection.push(
