@@ -21,7 +21,8 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     /// only, carry no `seq` and are not part of the session's history.
     public var isConnectionScoped: Bool {
         switch self {
-        case .invalidJSON, .invalidMessage, .unsupportedFrame, .frameTooLarge, .sessionMismatch, .busy, .rateLimited:
+        case .invalidJSON, .invalidMessage, .unsupportedFrame, .frameTooLarge, .sessionMismatch, .busy, .rateLimited,
+            .resumeGap:
             true
         default:
             false

@@ -74,13 +74,15 @@ struct Options: ParsableArguments {
 
     private func integer(_ name: String, _ environment: [String: String]) throws -> Int? {
         guard let raw = environment[name] else { return nil }
-        guard let value = Int(raw) else { throw ValidationError("\(name) must be an integer, not '\(raw)'.") }
+        guard let value = Int(raw) else { throw ValidationError("The environment variable \(name) must be an integer, not '\(raw)'.") }
         return value
     }
 
     private func positive(_ flag: Int?, _ name: String, _ environment: [String: String]) throws -> Int? {
         guard let value = try flag ?? integer(name, environment) else { return nil }
-        guard value > 0 else { throw ValidationError("\(name) must be a positive integer, not \(value).") }
+        guard value > 0 else {
+            throw ValidationError("\(flag == nil ? name : "The flag") must be a positive integer, not \(value).")
+        }
         return value
     }
 }

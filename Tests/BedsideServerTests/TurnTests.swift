@@ -114,7 +114,7 @@ import Testing
         let events = try await socket.receiveTurn()
         #expect(events.map(\.type) == ["user", "turn", "error", "turn"])
         #expect(events[2].code == "llm_unavailable")
-        #expect(events[2]["error"]?.stringValue?.contains("OPENAI_API_KEY") == true)
+        #expect(events[2]["error"]?.stringValue?.contains("Configure a model") == true)
         #expect(events[3].status == "failed")
         try await socket.close()
         try await server.stop()

@@ -1,6 +1,7 @@
 import BedsideCore
 import Foundation
 import HummingbirdWSClient
+import NIOWebSocket
 import Testing
 
 /// Requests refused before the upgrade, and the HTTP endpoints beside the socket.
@@ -117,13 +118,52 @@ import Testing
     }
 }
 
-/// A store whose every call fails, for readiness and error-path tests.
+/// A store that went down after the server started: every call fails except the start-up
+/// check for interrupted turns.
 struct FailingStore: EventStore {
     struct Down: Error {}
     func append(_ events: [StoredEvent]) async throws { throw Down() }
     func events(in session: SessionID, after: Int64, through: Int64?, limit: Int?) async throws -> [StoredEvent] { throw Down() }
     func userEvent(in session: SessionID, clientMessageID: String) async throws -> StoredEvent? { throw Down() }
-    func snapshot(of session: SessionID) async throws -> SessionSnapshot { throw Down() }
-    func unfinishedTurns() async throws -> [UnfinishedTurn] { throw Down() }
+    func snapshot(of session: SessionID) async throws -> SessionSnapshot {
+        // Fail the way an unreachable store does: after a while, not within microseconds of the
+        // upgrade (a close that fast can race the client library's own upgrade handling).
+        try await Task.sleep(for: .milliseconds(200))
+        throw Down()
+    }
+    func unfinishedTurns() async throws -> [UnfinishedTurn] { [] }
     func ping() async throws { throw Down() }
+}
+
+@Suite struct StoreFailureTests {
+    @Test func aStoreThatFailsAtStartStopsTheServerWithItsError() async throws {
+        struct Broken: EventStore {
+            func append(_ events: [StoredEvent]) async throws {}
+            func events(in session: SessionID, after: Int64, through: Int64?, limit: Int?) async throws -> [StoredEvent] { [] }
+            func userEvent(in session: SessionID, clientMessageID: String) async throws -> StoredEvent? { nil }
+            func snapshot(of session: SessionID) async throws -> SessionSnapshot { .init() }
+            func unfinishedTurns() async throws -> [UnfinishedTurn] { throw FailingStore.Down() }
+            func ping() async throws {}
+        }
+        await #expect(throws: FailingStore.Down.self) {
+            _ = try await LiveServer.start(store: Broken())
+        }
+    }
+
+    @Test func aSessionWhoseStoreIsDownIsClosedWith1011() async throws {
+        let server = try await LiveServer.start(store: FailingStore())
+        let socket = try await TestSocket.connect(server.socketURL(newSessionID()))
+        let error = try await socket.receive()
+        #expect(error.type == "error")
+        #expect(error.code == "internal")
+        let close = try await socket.closed()
+        #expect(close?.closeCode == .unexpectedServerError)
+        let (status, body) = try await server.get("/sessions/\(newSessionID())/events")
+        #expect(status == 500)
+        #expect(try JSONValue.parse(body).code == "internal")
+        let (missing, notFound) = try await server.get("/no/such/path")
+        #expect(missing == 404)
+        #expect(try JSONValue.parse(notFound).code == "not_found")
+        try await server.stop()
+    }
 }

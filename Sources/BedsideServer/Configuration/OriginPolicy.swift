@@ -1,11 +1,20 @@
 /// Decides whether a browser origin may open a WebSocket: the server's own origin, and the
 /// configured allow-list (an entry may use `*` for any port). Requests with no `Origin` header
 /// (scripts, not browsers) are allowed.
+///
+/// "Own origin" means an Origin equal to the request's Host, and it is trusted only when that
+/// Host names a loopback address or the configured listen host: otherwise a DNS-rebinding page
+/// (whose Origin and Host both say `evil.example`) would count as same-origin.
 struct OriginPolicy: Sendable {
     private let exact: Set<String>
     private let anyPort: [String]
+    private let trustedHosts: Set<String>
 
-    init(allowed: [String]) {
+    init(allowed: [String], listenHost: String = "127.0.0.1") {
+        var hosts: Set<String> = ["localhost", "::1"]
+        let listen = listenHost.lowercased()
+        if listen != "0.0.0.0", listen != "::" { hosts.insert(listen) }
+        self.trustedHosts = hosts
         var exact = Set<String>()
         var anyPort: [String] = []
         for entry in allowed {
@@ -30,7 +39,7 @@ struct OriginPolicy: Sendable {
         guard let origin else { return true }
         let normalized = origin.trimmingSlash.lowercased()
         if normalized.hasPrefix("ws://") || normalized.hasPrefix("wss://") { return true }
-        if let authority = authority?.lowercased(),
+        if let authority = authority?.lowercased(), isTrusted(authority: authority),
             normalized == "http://\(authority)" || normalized == "https://\(authority)"
         {
             return true
@@ -44,6 +53,16 @@ struct OriginPolicy: Sendable {
             }
         }
         return false
+    }
+
+    private func isTrusted(authority: String) -> Bool {
+        var host = Substring(authority)
+        if host.hasPrefix("[") {
+            host = host.dropFirst().prefix { $0 != "]" }
+        } else if let colon = host.lastIndex(of: ":") {
+            host = host[..<colon]
+        }
+        return trustedHosts.contains(String(host)) || host.hasPrefix("127.")
     }
 }
 

@@ -13,7 +13,7 @@ public struct ServerConfiguration: Sendable {
     /// origin, optionally with `*` as its port (`http://localhost:*`). `--allowed-origins`,
     /// `BEDSIDE_ALLOWED_ORIGINS` (comma-separated); default `http://localhost:*,http://127.0.0.1:*`.
     public var allowedOrigins: [String]
-    /// Largest client message, in bytes, answered with `frame_too_large` rather than read.
+    /// Largest client message, in bytes, that is read; a larger one is answered with `frame_too_large`.
     /// `--max-message-bytes`, `BEDSIDE_MAX_MESSAGE_BYTES`; default 65536.
     public var maxMessageBytes: Int
     /// Largest `content` of a message, in characters after trimming.

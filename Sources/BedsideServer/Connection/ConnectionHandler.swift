@@ -36,6 +36,10 @@ struct ConnectionHandler: Sendable {
             attached = try await hub.connect(id, outbox: outbox)
         } catch {
             logger.error("Cannot load session", metadata: ["session.id": "\(id)", "error": "\(error)"])
+            let message = "The session store is unavailable: try again shortly."
+            if case .event(_, let text) = hub.connectionError(.internal, message, session: id) {
+                try? await outbound.write(.text(text))
+            }
             try? await outbound.close(.unexpectedServerError, reason: "session store unavailable")
             return
         }
@@ -52,6 +56,9 @@ struct ConnectionHandler: Sendable {
                     return .close(
                         try await writer.run(outbox: outbox, lastSeq: lastSeq, deliveredSeq: deliveredSeq, latestSeq: latestSeq)
                     )
+                } catch let failure as ReplayUnavailable {
+                    logger.error("Cannot replay events", metadata: ["session.id": "\(id)", "error": "\(failure.underlying)"])
+                    return .close(CloseRequest(code: 1011, reason: "session store unavailable", drainFirst: false))
                 } catch {
                     return .clientGone
                 }
@@ -83,6 +90,11 @@ struct ConnectionHandler: Sendable {
             group.cancelAll()
         }
     }
+}
+
+/// The store could not be read while replaying: the connection closes with 1011.
+private struct ReplayUnavailable: Error {
+    var underlying: any Error
 }
 
 /// Limits of one connection; see ``ServerConfiguration`` for their flags and defaults.
@@ -117,8 +129,8 @@ private struct ConnectionWriter {
                     case .event(nil, let text):
                         try await outbound.write(.text(text))
                     case .replay(let after):
-                        let delivered = session.deliveredSeq
-                        lastSent = max(lastSent, try await resume(after: after, deliveredSeq: delivered, latestSeq: delivered))
+                        let (delivered, latest) = session.sequence
+                        lastSent = max(lastSent, try await resume(after: after, deliveredSeq: delivered, latestSeq: latest))
                     }
                 }
             }
@@ -152,7 +164,12 @@ private struct ConnectionWriter {
         }
         guard var cursor = from else { return deliveredSeq }
         while cursor < deliveredSeq {
-            let page = try await hub.store.events(in: session.id, after: cursor, through: deliveredSeq, limit: 512)
+            let page: [StoredEvent]
+            do {
+                page = try await hub.store.events(in: session.id, after: cursor, through: deliveredSeq, limit: 512)
+            } catch {
+                throw ReplayUnavailable(underlying: error)
+            }
             guard let last = page.last else { break }
             for event in page {
                 try await outbound.write(.text(event.json))

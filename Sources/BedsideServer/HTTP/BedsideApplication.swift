@@ -64,7 +64,7 @@ public func buildApplication(
         outboxCapacity: configuration.outboxCapacity,
         logger: dependencies.logger
     )
-    let upgradeCheck = UpgradeCheck(origins: OriginPolicy(allowed: configuration.allowedOrigins))
+    let upgradeCheck = UpgradeCheck(origins: OriginPolicy(allowed: configuration.allowedOrigins, listenHost: configuration.host))
     let connections = ConnectionHandler(hub: hub, limits: configuration.connectionLimits)
 
     let router = Router()
@@ -85,7 +85,7 @@ public func buildApplication(
         )
     }
 
-    let application = Application(
+    var application = Application(
         router: router,
         server: .http1WebSocketUpgrade(
             webSocketRouter: webSocketRouter,
@@ -105,5 +105,7 @@ public func buildApplication(
         },
         logger: dependencies.logger
     )
+    // Turns a previous process left running are closed before the first connection can arrive.
+    application.beforeServerStarts { try await hub.closeInterruptedTurns() }
     return BedsideApplication(hub: hub, application: application)
 }

@@ -5,6 +5,8 @@ import Hummingbird
 /// The HTTP endpoints beside the socket: health, readiness, a session's history, and a
 /// diagnosis for `/ws` requests that are not upgrades.
 func addRoutes(to router: Router<BasicRequestContext>, hub: SessionHub, upgradeCheck: UpgradeCheck) {
+    // Middleware applies only to routes registered after it.
+    router.add(middleware: ErrorBodyMiddleware())
     router.get("/health") { _, _ in
         var json = JSONWriter()
         json.beginObject()

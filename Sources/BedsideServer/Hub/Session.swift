@@ -120,8 +120,9 @@ final class Session: Sendable {
         hub.evictIfIdle(self)
     }
 
-    /// The seq up to which events are in the store and have been handed to the connections.
-    var deliveredSeq: Int64 { state.withLock { $0.deliveredSeq } }
+    /// The seq up to which events are in the store and handed to the connections, and the
+    /// newest seq assigned.
+    var sequence: (delivered: Int64, latest: Int64) { state.withLock { ($0.deliveredSeq, $0.lastSeq) } }
 
     var connectionCount: Int { state.withLock { $0.connections.count } }
 

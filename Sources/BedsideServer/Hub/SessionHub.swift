@@ -24,11 +24,12 @@ public final class SessionHub: Service, Sendable {
 
     private struct State {
         var sessions: [SessionID: Session] = [:]
-        var shuttingDown = false
         var openConnections = 0
     }
 
     private let state = Mutex(State())
+    /// Read under session locks, so it must not share the hub's lock (lock order: hub → session).
+    private let shuttingDown = Atomic(false)
 
     /// Creates a hub over `store` whose turns are run by `runner`.
     public init(
@@ -46,18 +47,13 @@ public final class SessionHub: Service, Sendable {
         self.persister = EventPersister(store: store, logger: logger)
     }
 
-    var isShuttingDown: Bool { state.withLock { $0.shuttingDown } }
+    var isShuttingDown: Bool { shuttingDown.load(ordering: .acquiring) }
 
     // MARK: Service
 
     public func run() async throws {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.persister.run() }
-            do {
-                try await closeInterruptedTurns()
-            } catch {
-                logger.error("Could not check for interrupted turns", metadata: ["error": "\(error)"])
-            }
             // Serve until graceful shutdown (or cancellation), then stop in order.
             try? await gracefulShutdown()
             await stopTurns()
@@ -69,10 +65,8 @@ public final class SessionHub: Service, Sendable {
 
     /// Refuses new turns and connections, cancels running turns and waits for their end events.
     private func stopTurns() async {
-        let sessions = state.withLock { state in
-            state.shuttingDown = true
-            return Array(state.sessions.values)
-        }
+        shuttingDown.store(true, ordering: .releasing)
+        let sessions = state.withLock { Array($0.sessions.values) }
         for session in sessions { session.cancelTurn(reason: "shutdown") }
         for session in sessions { await session.runningTurnTask?.value }
     }
@@ -90,7 +84,8 @@ public final class SessionHub: Service, Sendable {
         }
     }
 
-    private func closeInterruptedTurns() async throws {
+    /// Ends every turn a previous process left running (`failed`, reason `interrupted`).
+    func closeInterruptedTurns() async throws {
         let turns = try await store.unfinishedTurns()
         guard !turns.isEmpty else { return }
         logger.warning("Closing turns interrupted by a restart", metadata: ["turns": "\(turns.count)"])
@@ -128,11 +123,8 @@ public final class SessionHub: Service, Sendable {
 
     /// Attaches a new connection to its session, retrying if the session was evicted meanwhile.
     func connect(_ id: SessionID, outbox: Outbox) async throws -> (Session, deliveredSeq: Int64, latestSeq: Int64)? {
-        guard state.withLock({ state in
-            guard !state.shuttingDown else { return false }
-            state.openConnections += 1
-            return true
-        }) else { return nil }
+        guard !isShuttingDown else { return nil }
+        state.withLock { $0.openConnections += 1 }
         do {
             while true {
                 let session = try await activate(id)

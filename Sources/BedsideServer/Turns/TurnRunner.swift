@@ -67,8 +67,8 @@ public struct UnconfiguredTurnRunner: TurnRunner {
     public func run(_ turn: TurnContext) async throws -> TurnUsage {
         throw TurnFailure(
             code: .llmUnavailable,
-            message: "No language model is configured, so this message cannot be answered. "
-                + "Set OPENAI_API_KEY (and optionally OPENAI_BASE_URL and BEDSIDE_MODEL) and restart Bedside."
+            message: "No language model is configured, so Bedside cannot answer this message. "
+                + "Configure a model (see the configuration table in the README) and restart Bedside."
         )
     }
 }

@@ -2,9 +2,6 @@ import BedsideCore
 import BedsideServer
 import BedsideStore
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -44,9 +41,15 @@ final class LiveServer: Sendable {
         let group = ServiceGroup(
             configuration: .init(services: server.services.map { .init(service: $0) }, logger: logger)
         )
-        let task = Task { try await group.run() }
+        let task = Task {
+            defer { portContinuation.finish() }  // a server that fails to start must not leave the test waiting
+            try await group.run()
+        }
         var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw TestFailure("server did not start") }
+        guard let port = await iterator.next() else {
+            try await task.value
+            throw TestFailure("server did not start")
+        }
         return LiveServer(port: port, store: store, group: group, task: task)
     }
 
@@ -66,10 +69,7 @@ final class LiveServer: Sendable {
 
     /// A plain HTTP GET; returns the status and the body.
     func get(_ path: String, headers: [String: String] = [:]) async throws -> (Int, String) {
-        var request = URLRequest(url: URL(string: baseURL + path)!)
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        let (data, response) = try await URLSession.shared.data(for: request)
-        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+        try await HTTPGet.fetch(port: port, path: path, headers: headers)
     }
 
     /// The session's whole persisted history, through the HTTP endpoint.

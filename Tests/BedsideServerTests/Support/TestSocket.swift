@@ -155,17 +155,31 @@ final class TestSocket: Sendable {
 
     /// Waits for the server to close the connection; returns its close frame.
     func closed(timeout: Duration = .seconds(20)) async throws -> WebSocketCloseFrame? {
-        try await withThrowingTaskGroup(of: WebSocketCloseFrame??.self) { group in
-            group.addTask { try await self.task.value }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return .none
+        // The client task cannot be cancelled from here without closing it ourselves, so race it
+        // against a timer with unstructured tasks rather than a task group that would wait for it.
+        let gate = OnceGate<WebSocketCloseFrame?>()
+        return try await withCheckedThrowingContinuation { continuation in
+            gate.arm(continuation)
+            let task = self.task
+            Task { gate.finish(await task.result) }
+            Task {
+                try? await Task.sleep(for: timeout)
+                gate.finish(.failure(TestFailure("connection not closed within \(timeout)")))
             }
-            let first = try await group.next()!
-            group.cancelAll()
-            guard let frame = first else { throw TestFailure("connection not closed within \(timeout)") }
-            return frame
         }
+    }
+}
+
+/// Resumes a continuation with the first of several racing results.
+private final class OnceGate<Value: Sendable>: Sendable {
+    private let continuation = Mutex<CheckedContinuation<Value, any Error>?>(nil)
+
+    func arm(_ continuation: CheckedContinuation<Value, any Error>) {
+        self.continuation.withLock { $0 = continuation }
+    }
+
+    func finish(_ result: Result<Value, any Error>) {
+        continuation.withLock { $0.take() }?.resume(with: result)
     }
 }
 

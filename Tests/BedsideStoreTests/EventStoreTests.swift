@@ -1,0 +1,121 @@
+import BedsideCore
+import BedsideStore
+import Foundation
+import Testing
+
+/// One suite, run against every `EventStore` implementation: they must behave the same.
+@Suite struct EventStoreTests {
+    enum Kind: String, CaseIterable, CustomTestStringConvertible {
+        case memory, sqlite
+        var testDescription: String { rawValue }
+    }
+
+    /// A fresh store of `kind`; SQLite lives in a temporary file removed by `cleanup`.
+    static func makeStore(_ kind: Kind) throws -> (any EventStore, path: String?) {
+        switch kind {
+        case .memory:
+            return (InMemoryEventStore(), nil)
+        case .sqlite:
+            let path = NSTemporaryDirectory() + "bedside-store-\(UUID().uuidString).sqlite"
+            return (try SQLiteEventStore(path: path), path)
+        }
+    }
+
+    static func cleanup(_ path: String?) {
+        guard let path else { return }
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+    }
+
+    let alpha = SessionID("session-alpha")!
+    let beta = SessionID("session-beta")!
+
+    func event(_ session: SessionID, _ seq: Int64, type: String = "assistant", turn: String? = "t1",
+               clientMessageID: String? = nil, status: String? = nil) -> StoredEvent {
+        StoredEvent(
+            sessionID: session, seq: seq, type: type, turnID: turn, clientMessageID: clientMessageID,
+            turnStatus: status, json: #"{"type":"\#(type)","seq":\#(seq),"text":"é \"quoted\""}"#
+        )
+    }
+
+    @Test(arguments: Kind.allCases)
+    func appendsAndReadsBackInOrderPerSession(_ kind: Kind) async throws {
+        let (store, path) = try Self.makeStore(kind)
+        defer { Self.cleanup(path) }
+        try await store.append([event(alpha, 1), event(beta, 1), event(alpha, 2)])
+        try await store.append((3...10).map { event(alpha, $0) })
+        let all = try await store.events(in: alpha, after: 0, through: nil, limit: nil)
+        #expect(all.map(\.seq) == Array(1...10))
+        #expect(all.first == event(alpha, 1))  // byte-for-byte JSON, all fields
+        #expect(try await store.events(in: beta, after: 0, through: nil, limit: nil).map(\.seq) == [1])
+        #expect(try await store.events(in: alpha, after: 4, through: 7, limit: nil).map(\.seq) == [5, 6, 7])
+        #expect(try await store.events(in: alpha, after: 4, through: nil, limit: 2).map(\.seq) == [5, 6])
+        #expect(try await store.events(in: alpha, after: 10, through: nil, limit: nil).isEmpty)
+        #expect(try await store.events(in: SessionID("session-none")!, after: 0, through: nil, limit: nil).isEmpty)
+    }
+
+    @Test(arguments: Kind.allCases)
+    func aBatchIsAllOrNothing(_ kind: Kind) async throws {
+        let (store, path) = try Self.makeStore(kind)
+        defer { Self.cleanup(path) }
+        try await store.append([event(alpha, 1)])
+        await #expect(throws: (any Error).self) {
+            try await store.append([event(alpha, 2), event(beta, 1), event(alpha, 1)])
+        }
+        #expect(try await store.events(in: alpha, after: 0, through: nil, limit: nil).map(\.seq) == [1])
+        #expect(try await store.events(in: beta, after: 0, through: nil, limit: nil).isEmpty)
+        try await store.append([])
+    }
+
+    @Test(arguments: Kind.allCases)
+    func snapshotsAndClientMessageIDs(_ kind: Kind) async throws {
+        let (store, path) = try Self.makeStore(kind)
+        defer { Self.cleanup(path) }
+        #expect(try await store.snapshot(of: alpha) == SessionSnapshot())
+        try await store.append([
+            event(alpha, 1, type: "user", clientMessageID: "m-1"),
+            event(alpha, 2, type: "turn", status: "started"),
+            event(alpha, 3, type: "user", turn: "t2", clientMessageID: "m-2"),
+            event(beta, 1, type: "user", clientMessageID: "m-3"),
+        ])
+        let snapshot = try await store.snapshot(of: alpha)
+        #expect(snapshot.latestSeq == 3)
+        #expect(snapshot.clientMessageIDs == ["m-1", "m-2"])
+        #expect(try await store.userEvent(in: alpha, clientMessageID: "m-2")?.seq == 3)
+        #expect(try await store.userEvent(in: alpha, clientMessageID: "m-3") == nil)
+        #expect(try await store.userEvent(in: beta, clientMessageID: "m-3")?.seq == 1)
+    }
+
+    @Test(arguments: Kind.allCases)
+    func unfinishedTurnsAreThoseStartedAndNotEnded(_ kind: Kind) async throws {
+        let (store, path) = try Self.makeStore(kind)
+        defer { Self.cleanup(path) }
+        try await store.append([
+            event(alpha, 1, type: "turn", turn: "a1", status: "started"),
+            event(alpha, 2, type: "turn", turn: "a1", status: "completed"),
+            event(alpha, 3, type: "turn", turn: "a2", status: "started"),
+            event(beta, 1, type: "turn", turn: "b1", status: "started"),
+        ])
+        #expect(try await store.unfinishedTurns() == [
+            UnfinishedTurn(sessionID: alpha, turnID: "a2"), UnfinishedTurn(sessionID: beta, turnID: "b1"),
+        ])
+        try await store.append([event(beta, 2, type: "turn", turn: "b1", status: "failed")])
+        #expect(try await store.unfinishedTurns() == [UnfinishedTurn(sessionID: alpha, turnID: "a2")])
+        try await store.ping()
+    }
+
+    @Test func sqliteKeepsEverythingAcrossReopening() async throws {
+        let (store, path) = try Self.makeStore(.sqlite)
+        defer { Self.cleanup(path) }
+        try await store.append((1...500).map { event(alpha, $0) } + [event(alpha, 501, type: "turn", turn: "x", status: "started")])
+        let reopened = try SQLiteEventStore(path: try #require(path))
+        #expect(try await reopened.events(in: alpha, after: 0, through: nil, limit: nil).count == 501)
+        #expect(try await reopened.snapshot(of: alpha).latestSeq == 501)
+        #expect(try await reopened.unfinishedTurns() == [UnfinishedTurn(sessionID: alpha, turnID: "x")])
+    }
+
+    @Test func sqliteReportsAnUnopenableFile() throws {
+        #expect(throws: StoreError.self) {
+            _ = try SQLiteEventStore(path: "/nonexistent-dir-\(UUID().uuidString)/bedside.sqlite")
+        }
+    }
+}
