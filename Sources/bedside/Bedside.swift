@@ -1,6 +1,7 @@
 import ArgumentParser
 import BedsideServer
 import BedsideStore
+import Foundation
 import Logging
 
 /// `bedside`: the Bedside server. Reads flags, then the environment, then defaults, and runs
@@ -31,6 +32,7 @@ struct Bedside: AsyncParsableCommand {
         ) { port in
             let host = settings.server.host.contains(":") ? "[\(settings.server.host)]" : settings.server.host
             print("Bedside is running at http://\(host):\(port)/ (Ctrl-C to stop)")
+            fflush(nil)  // the URL must show up at once even when stdout is a pipe
         }
         try await server.run()
     }

@@ -8,16 +8,28 @@ import Testing
 
     @Test func decodesEachFrameType() throws {
         #expect(
-            try ClientFrame.decode(#"{"type":"message","session_id":"session-1234","content":" hi \n","client_message_id":"c1"}"#, session: session)
+            try ClientFrame.decode(
+                #"{"type":"message","session_id":"session-1234","content":" hi \n","client_message_id":"c1"}"#,
+                session: session
+            )
                 == .message(content: "hi", clientMessageID: "c1")
         )
         #expect(
-            try ClientFrame.decode(#"{"type":"message","session_id":"session-1234","content":"hi","client_message_id":null}"#, session: session)
+            try ClientFrame.decode(
+                #"{"type":"message","session_id":"session-1234","content":"hi","client_message_id":null}"#,
+                session: session
+            )
                 == .message(content: "hi", clientMessageID: nil)
         )
         #expect(try ClientFrame.decode(#"{"type":"cancel","session_id":"session-1234","extra":1}"#, session: session) == .cancel)
-        #expect(try ClientFrame.decode(#"{"type":"resume","session_id":"session-1234","last_seq":41}"#, session: session) == .resume(lastSeq: 41))
-        #expect(try ClientFrame.decode(#"{"type":"resume","session_id":"session-1234","last_seq":41.0}"#, session: session) == .resume(lastSeq: 41))
+        #expect(
+            try ClientFrame.decode(#"{"type":"resume","session_id":"session-1234","last_seq":41}"#, session: session)
+                == .resume(lastSeq: 41)
+        )
+        #expect(
+            try ClientFrame.decode(#"{"type":"resume","session_id":"session-1234","last_seq":41.0}"#, session: session)
+                == .resume(lastSeq: 41)
+        )
     }
 
     @Test(arguments: [
@@ -41,8 +53,14 @@ import Testing
 
     @Test func contentLimitCountsCharactersAfterTrimming() throws {
         let limits = ClientFrameLimits(maxContentCharacters: 5)
-        #expect(try ClientFrame.decode(#"{"type":"message","session_id":"session-1234","content":"  héllo  "}"#, session: session, limits: limits)
-            == .message(content: "héllo", clientMessageID: nil))
+        #expect(
+            try ClientFrame.decode(
+                #"{"type":"message","session_id":"session-1234","content":"  héllo  "}"#,
+                session: session,
+                limits: limits
+            )
+                == .message(content: "héllo", clientMessageID: nil)
+        )
         #expect(throws: ProtocolViolation.self) {
             try ClientFrame.decode(#"{"type":"message","session_id":"session-1234","content":"hello!"}"#, session: session, limits: limits)
         }
@@ -63,17 +81,42 @@ import Testing
         let payloads: [EventPayload] = [
             .connection(resumedFrom: nil, latestSeq: 0, serverVersion: "1"),
             .user(content: "line\n\"quote\" \\ tab\t ctrl\u{01} é 😀", clientMessageID: nil),
-            .turn(TurnEvent(status: .completed, durationMilliseconds: 12.3456, reason: nil, promptTokens: 1, completionTokens: 2, totalTokens: 3)),
+            .turn(
+                TurnEvent(
+                    status: .completed,
+                    durationMilliseconds: 12.3456,
+                    reason: nil,
+                    promptTokens: 1,
+                    completionTokens: 2,
+                    totalTokens: 3
+                )
+            ),
             .assistant(AssistantEvent(content: "hi", streaming: false, messageID: "m", cancelled: true)),
             .openaiCall(model: "gpt", provider: "openai"),
-            .openaiResponse(ModelResponseEvent(model: "gpt", promptTokens: 1, completionTokens: 2, totalTokens: 3, durationMilliseconds: 4, finishReason: nil)),
+            .openaiResponse(
+                ModelResponseEvent(
+                    model: "gpt",
+                    promptTokens: 1,
+                    completionTokens: 2,
+                    totalTokens: 3,
+                    durationMilliseconds: 4,
+                    finishReason: nil
+                )
+            ),
             .toolCall(toolCallID: "c", toolName: "t", arguments: .object(["a": .array([.integer(1), .number(2.5), .bool(true), .null])])),
             .toolResult(ToolResultEvent(toolCallID: "c", toolName: "t", result: "{}", durationMilliseconds: 1, isError: true)),
             .error(code: .llmError, message: "bad"),
         ]
         for payload in payloads {
-            let event = ServerEvent(sessionID: session, seq: 7, timestamp: Timestamp(microseconds: 1_764_000_000_123_456), turnID: "t",
-                                    traceID: "0af7651916cd43dd8448eb211c80319c", spanID: "b7ad6b7169203331", payload: payload)
+            let event = ServerEvent(
+                sessionID: session,
+                seq: 7,
+                timestamp: Timestamp(microseconds: 1_764_000_000_123_456),
+                turnID: "t",
+                traceID: "0af7651916cd43dd8448eb211c80319c",
+                spanID: "b7ad6b7169203331",
+                payload: payload
+            )
             let text = event.json
             #expect(text.hasPrefix(#"{"type":"\#(payload.type)","session_id":"session-1234","seq":7,"#))
             let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
@@ -85,14 +128,23 @@ import Testing
             if case .user(let content, _) = payload { #expect(decoded["content"]?.stringValue == content) }
             if case .turn = payload { #expect(decoded["duration_ms"] == .number(12.346)) }
         }
-        let stored = ServerEvent(sessionID: session, seq: 3, timestamp: .now(), turnID: "t",
-                                 payload: .turn(TurnEvent(status: .started))).stored(json: "{}")
+        let stored = ServerEvent(
+            sessionID: session,
+            seq: 3,
+            timestamp: .now(),
+            turnID: "t",
+            payload: .turn(TurnEvent(status: .started))
+        ).stored(json: "{}")
         #expect(stored.turnStatus == "started" && stored.seq == 3 && stored.type == "turn")
     }
 
     @Test func connectionEventHasNoSeq() throws {
-        let text = ServerEvent(sessionID: session, seq: nil, timestamp: .now(),
-                               payload: .connection(resumedFrom: 4, latestSeq: 9, serverVersion: "1")).json
+        let text = ServerEvent(
+            sessionID: session,
+            seq: nil,
+            timestamp: .now(),
+            payload: .connection(resumedFrom: 4, latestSeq: 9, serverVersion: "1")
+        ).json
         let value = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
         #expect(value["seq"] == nil)
         #expect(value["resumed_from"] == .integer(4))

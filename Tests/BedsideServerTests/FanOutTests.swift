@@ -82,10 +82,12 @@ import Testing
             // ISO 8601, UTC, microseconds: 2026-11-25T09:12:02.123456Z
             #expect(stamp.count == 27 && stamp.hasSuffix("Z"), "\(stamp)")
         }
-        #expect(events.map(\.type) == [
-            "user", "turn", "openai_call", "assistant", "assistant", "assistant", "tool_call", "tool_result",
-            "openai_response", "assistant", "turn",
-        ])
+        #expect(
+            events.map(\.type) == [
+                "user", "turn", "openai_call", "assistant", "assistant", "assistant", "tool_call", "tool_result",
+                "openai_response", "assistant", "turn",
+            ]
+        )
         let end = try #require(events.last)
         #expect(end.status == "completed")
         #expect(end["total_tokens"]?.integerValue == 15)

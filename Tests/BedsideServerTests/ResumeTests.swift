@@ -142,7 +142,10 @@ import Testing
         // What a killed process leaves behind: a started turn with no end.
         let store = try SQLiteEventStore(path: path)
         let started = ServerEvent(
-            sessionID: session, seq: 1, timestamp: .now(), turnID: "turn-crashed",
+            sessionID: session,
+            seq: 1,
+            timestamp: .now(),
+            turnID: "turn-crashed",
             payload: .turn(TurnEvent(status: .started))
         )
         try await store.append([started.stored(json: started.json)])

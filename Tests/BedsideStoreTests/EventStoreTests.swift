@@ -29,11 +29,22 @@ import Testing
     let alpha = SessionID("session-alpha")!
     let beta = SessionID("session-beta")!
 
-    func event(_ session: SessionID, _ seq: Int64, type: String = "assistant", turn: String? = "t1",
-               clientMessageID: String? = nil, status: String? = nil) -> StoredEvent {
+    func event(
+        _ session: SessionID,
+        _ seq: Int64,
+        type: String = "assistant",
+        turn: String? = "t1",
+        clientMessageID: String? = nil,
+        status: String? = nil
+    ) -> StoredEvent {
         StoredEvent(
-            sessionID: session, seq: seq, type: type, turnID: turn, clientMessageID: clientMessageID,
-            turnStatus: status, json: #"{"type":"\#(type)","seq":\#(seq),"text":"é \"quoted\""}"#
+            sessionID: session,
+            seq: seq,
+            type: type,
+            turnID: turn,
+            clientMessageID: clientMessageID,
+            turnStatus: status,
+            json: #"{"type":"\#(type)","seq":\#(seq),"text":"é \"quoted\""}"#
         )
     }
 
@@ -95,9 +106,11 @@ import Testing
             event(alpha, 3, type: "turn", turn: "a2", status: "started"),
             event(beta, 1, type: "turn", turn: "b1", status: "started"),
         ])
-        #expect(try await store.unfinishedTurns() == [
-            UnfinishedTurn(sessionID: alpha, turnID: "a2"), UnfinishedTurn(sessionID: beta, turnID: "b1"),
-        ])
+        #expect(
+            try await store.unfinishedTurns() == [
+                UnfinishedTurn(sessionID: alpha, turnID: "a2"), UnfinishedTurn(sessionID: beta, turnID: "b1"),
+            ]
+        )
         try await store.append([event(beta, 2, type: "turn", turn: "b1", status: "failed")])
         #expect(try await store.unfinishedTurns() == [UnfinishedTurn(sessionID: alpha, turnID: "a2")])
         try await store.ping()

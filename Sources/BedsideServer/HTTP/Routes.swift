@@ -69,7 +69,11 @@ func addRoutes(to router: Router<BasicRequestContext>, hub: SessionHub, upgradeC
 private func integer(_ raw: Substring?, name: String, default value: Int64, range: ClosedRange<Int64>) throws -> Int64 {
     guard let raw else { return value }
     guard let parsed = Int64(raw), range.contains(parsed) else {
-        throw APIError(.badRequest, .invalidMessage, "The query parameter \(name) must be an integer in \(range.lowerBound)...\(range.upperBound).")
+        throw APIError(
+            .badRequest,
+            .invalidMessage,
+            "The query parameter \(name) must be an integer in \(range.lowerBound)...\(range.upperBound)."
+        )
     }
     return parsed
 }

@@ -48,7 +48,11 @@ final class Outbox: Sendable {
     /// Queues a frame; false when the outbox is full or closing (the frame is not queued).
     @discardableResult
     func push(_ event: OutboundFrame) -> Bool {
-        enum Action { case queued(Bool), resumeWriter(CheckedContinuation<Item, Never>), overflow(CloseRequest) }
+        enum Action {
+            case queued(Bool)
+            case resumeWriter(CheckedContinuation<Item, Never>)
+            case overflow(CloseRequest)
+        }
         let action: Action = state.withLock { state in
             guard state.closeRequest == nil else { return .queued(false) }
             if let writer = state.writerWaiting {

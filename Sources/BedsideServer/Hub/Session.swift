@@ -144,7 +144,11 @@ final class Session: Sendable {
 
     /// Handles an accepted `message` frame from `connection`.
     func receiveMessage(content: String, clientMessageID: String?, from connection: Outbox) async {
-        enum Decision { case started, duplicate(String), busy, shuttingDown }
+        enum Decision {
+            case started
+            case duplicate(String)
+            case busy, shuttingDown
+        }
         let decision: Decision = state.withLock { state in
             if let clientMessageID, state.clientMessageIDs.contains(clientMessageID) {
                 return .duplicate(clientMessageID)

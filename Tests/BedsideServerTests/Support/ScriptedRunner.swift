@@ -46,7 +46,14 @@ struct ScriptedRunner: TurnRunner {
         )
         turn.emit(
             .openaiResponse(
-                ModelResponseEvent(model: "scripted", promptTokens: 10, completionTokens: 5, totalTokens: 15, durationMilliseconds: 1, finishReason: "stop")
+                ModelResponseEvent(
+                    model: "scripted",
+                    promptTokens: 10,
+                    completionTokens: 5,
+                    totalTokens: 15,
+                    durationMilliseconds: 1,
+                    finishReason: "stop"
+                )
             )
         )
         turn.emit(.assistant(AssistantEvent(content: reply, streaming: false, messageID: messageID)))

@@ -185,7 +185,10 @@ private final class OnceGate<Value: Sendable>: Sendable {
 
 /// Received text frames, taken one at a time with a timeout that loses nothing.
 private final class Inbox: Sendable {
-    enum Outcome { case message(String), ended, timedOut }
+    enum Outcome {
+        case message(String)
+        case ended, timedOut
+    }
 
     private struct State {
         var messages: [String] = []

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every Bedside check: formatting, a strict build, all tests with code coverage, and the
+# coverage bars. Expects the toolchain and system libraries that .ci/run installs.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+echo "== format"
+bash scripts/format.sh --check
+
+echo "== build (warnings are errors; target imports must match declared dependencies)"
+swift build --build-tests --enable-code-coverage --explicit-target-dependency-import-check error
+
+echo "== tests"
+swift test --skip-build --enable-code-coverage --explicit-target-dependency-import-check error
+
+echo "== coverage"
+# The toolchain's own llvm-cov: a system llvm-cov earlier on PATH may not read its profiles.
+llvm_cov="$(dirname "$(readlink -f "$(command -v swift)")")/llvm-cov"
+profdata=".build/debug/codecov/default.profdata"
+binary=".build/debug/BedsidePackageTests.xctest"
+summary=".build/debug/codecov/summary.json"
+"$llvm_cov" export -summary-only -instr-profile "$profdata" "$binary" \
+    -ignore-filename-regex '(\.build|Tests)/' > "$summary"
+python3 scripts/coverage.py "$summary"
