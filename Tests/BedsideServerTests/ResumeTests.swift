@@ -42,9 +42,7 @@ import Testing
         let connection = try await socket.receive()
         #expect(connection.type == "connection")
         #expect(connection["resumed_from"]?.integerValue == 2)
-        var replay: [JSONValue] = []
-        for _ in 0..<(turn.count - 2) { replay.append(try await socket.receive()) }
-        #expect(replay == Array(turn.dropFirst(2)))
+        #expect(try await socket.receive(count: turn.count - 2) == Array(turn.dropFirst(2)))
         try await socket.expectSilence()
         // Live events continue after the replay, without duplicates.
         try await socket.send(Frame.message(session, "two"))
@@ -54,7 +52,8 @@ import Testing
         try await server.stop()
     }
 
-    @Test func lastSeqZeroReplaysEverythingAndNoLastSeqReplaysNothing() async throws {
+    /// A server with one session that has had one completed turn, and that turn's events.
+    private func sessionWithOneTurn() async throws -> (LiveServer, String, [JSONValue]) {
         let server = try await LiveServer.start()
         let session = newSessionID()
         let socket = try await TestSocket.connect(server.socketURL(session))
@@ -62,12 +61,15 @@ import Testing
         try await socket.send(Frame.message(session, "one"))
         let turn = try await socket.receiveTurn()
         try await socket.close()
+        return (server, session, turn)
+    }
+
+    @Test func lastSeqZeroReplaysEverythingAndNoLastSeqReplaysNothing() async throws {
+        let (server, session, turn) = try await sessionWithOneTurn()
 
         let full = try await TestSocket.connect(server.socketURL(session, lastSeq: 0))
         #expect(try await full.receive()["latest_seq"]?.integerValue == Int64(turn.count))
-        var replay: [JSONValue] = []
-        for _ in turn { replay.append(try await full.receive()) }
-        #expect(replay == turn)
+        #expect(try await full.receive(count: turn.count) == turn)
         try await full.close()
 
         let live = try await TestSocket.connect(server.socketURL(session))
@@ -78,22 +80,14 @@ import Testing
     }
 
     @Test func aLastSeqBeyondTheHistoryIsAResumeGap() async throws {
-        let server = try await LiveServer.start()
-        let session = newSessionID()
-        let socket = try await TestSocket.connect(server.socketURL(session))
-        _ = try await socket.receive()
-        try await socket.send(Frame.message(session, "one"))
-        let turn = try await socket.receiveTurn()
-        try await socket.close()
+        let (server, session, turn) = try await sessionWithOneTurn()
 
         let ahead = try await TestSocket.connect(server.socketURL(session, lastSeq: 999))
         let connection = try await ahead.receive()
         #expect(connection["resumed_from"] == .null)
         let gap = try await ahead.receive()
         #expect(gap.code == "resume_gap")
-        var replay: [JSONValue] = []
-        for _ in turn { replay.append(try await ahead.receive()) }
-        #expect(replay == turn)
+        #expect(try await ahead.receive(count: turn.count) == turn)
         try await ahead.close()
         try await server.stop()
     }
@@ -119,8 +113,7 @@ import Testing
         let resumed = try await TestSocket.connect(second.socketURL(session, lastSeq: seqs(seen).last))
         let connection = try await resumed.receive()
         #expect(connection["latest_seq"]?.integerValue == Int64(before.count))
-        var replay: [JSONValue] = []
-        for _ in missed { replay.append(try await resumed.receive()) }
+        let replay = try await resumed.receive(count: missed.count)
         #expect(replay == missed)
         seen += replay
         // Seq continues after the restart, and the idempotency key is still known.

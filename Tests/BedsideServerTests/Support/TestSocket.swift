@@ -116,6 +116,13 @@ final class TestSocket: Sendable {
         }
     }
 
+    /// The next `count` events.
+    func receive(count: Int, timeout: Duration = .seconds(10)) async throws -> [JSONValue] {
+        var events: [JSONValue] = []
+        for _ in 0..<count { events.append(try await receive(timeout: timeout)) }
+        return events
+    }
+
     /// Receives events until one matches, returning all received (the match last).
     func receive(until predicate: (JSONValue) -> Bool, timeout: Duration = .seconds(20)) async throws -> [JSONValue] {
         var events: [JSONValue] = []
