@@ -37,9 +37,7 @@ struct ConnectionHandler: Sendable {
         } catch {
             logger.error("Cannot load session", metadata: ["session.id": "\(id)", "error": "\(error)"])
             let message = "The session store is unavailable: try again shortly."
-            if case .event(_, let text) = hub.connectionError(.internal, message, session: id) {
-                try? await outbound.write(.text(text))
-            }
+            try? await outbound.write(.text(hub.connectionErrorText(.internal, message, session: id)))
             try? await outbound.close(.unexpectedServerError, reason: "session store unavailable")
             return
         }
@@ -155,12 +153,12 @@ private struct ConnectionWriter {
         )
         try await outbound.write(.text(connection.json))
         if gap {
-            let error = hub.connectionError(
+            let error = hub.connectionErrorText(
                 .resumeGap,
                 "last_seq \(after ?? 0) is beyond this session's newest event \(latestSeq): replaying the whole history.",
                 session: session.id
             )
-            if case .event(_, let text) = error { try await outbound.write(.text(text)) }
+            try await outbound.write(.text(error))
         }
         guard var cursor = from else { return deliveredSeq }
         while cursor < deliveredSeq {

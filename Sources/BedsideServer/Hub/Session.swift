@@ -81,24 +81,24 @@ final class Session: Sendable {
 
     /// Puts committed events into every connection's outbox, in seq order.
     func deliver(_ events: ArraySlice<PendingEvent>) {
-        let overflowed: Int = state.withLock { state in
-            var dropped = 0
+        let (overflowed, unwatched) = state.withLock { state in
+            var overflowed = 0
             for pending in events {
                 state.deliveredSeq = pending.stored.seq
                 let outbound = OutboundFrame.event(seq: pending.stored.seq, text: pending.stored.json)
                 for outbox in state.connections where !outbox.push(outbound) {
-                    dropped += 1
+                    overflowed += 1
                 }
             }
-            if dropped > 0 {
+            if overflowed > 0 {
                 state.connections.removeAll { $0.overflowed }
             }
-            return state.connections.isEmpty ? -1 : dropped
+            return (overflowed, state.connections.isEmpty)
         }
         if overflowed > 0 {
             hub.logger.info("Closed slow connections on outbox overflow", metadata: ["session.id": "\(id)"])
         }
-        if overflowed < 0 { hub.evictIfIdle(self) }
+        if unwatched { hub.evictIfIdle(self) }
     }
 
     // MARK: Connections

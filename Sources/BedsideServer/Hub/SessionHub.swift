@@ -144,8 +144,12 @@ public final class SessionHub: Service, Sendable {
 
     /// A connection-scoped `error` frame (no seq; not part of the session's history).
     func connectionError(_ code: ErrorCode, _ message: String, session: SessionID) -> OutboundFrame {
-        let event = ServerEvent(sessionID: session, seq: nil, timestamp: .now(), payload: .error(code: code, message: message))
-        return .event(seq: nil, text: event.json)
+        .event(seq: nil, text: connectionErrorText(code, message, session: session))
+    }
+
+    /// The JSON text of a connection-scoped `error` frame.
+    func connectionErrorText(_ code: ErrorCode, _ message: String, session: SessionID) -> String {
+        ServerEvent(sessionID: session, seq: nil, timestamp: .now(), payload: .error(code: code, message: message)).json
     }
 }
 
