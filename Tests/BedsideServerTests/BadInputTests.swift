@@ -72,8 +72,7 @@ import Testing
     @Test func invalidUTF8IsInvalidJSON() async throws {
         let server = try await LiveServer.start()
         let session = newSessionID()
-        let socket = try await TestSocket.connect(server.socketURL(session))
-        _ = try await socket.receive()
+        let socket = try await server.open(session)
         let frame = WebSocketFrame(fin: true, opcode: .text, maskKey: .random(), data: .init(bytes: [0x7B, 0xFF, 0xFE, 0x7D]))
         try await socket.sendRaw(frame)
         #expect(try await socket.receive().code == "invalid_json")
@@ -84,8 +83,7 @@ import Testing
     @Test func aClientThatKeepsSendingGarbageIsClosedWith1008() async throws {
         let server = try await LiveServer.start { $0.maxViolations = 5 }
         let session = newSessionID()
-        let socket = try await TestSocket.connect(server.socketURL(session))
-        _ = try await socket.receive()
+        let socket = try await server.open(session)
         for _ in 0..<20 { try? await socket.send("garbage") }
         var codes: [String] = []
         while let text = try await socket.receiveText() {
@@ -105,8 +103,7 @@ import Testing
 
     @Test func aFrameAboveTheTransportCapIsClosedWith1009() async throws {
         let server = try await LiveServer.start { $0.maxMessageBytes = 1024 }
-        let socket = try await TestSocket.connect(server.socketURL(newSessionID()))
-        _ = try await socket.receive()
+        let socket = try await server.open(newSessionID())
         try await socket.send(String(repeating: "z", count: (1 << 20) + 10))
         let close = try await socket.closed()
         #expect(close?.closeCode == .messageTooLarge)

@@ -10,8 +10,7 @@ import Testing
     @Test func aClientDroppedMidTurnResumesAndEndsWithExactlyTheServersHistory() async throws {
         let server = try await LiveServer.start(runner: ScriptedRunner(deltas: 40, delay: .milliseconds(5)))
         let session = newSessionID()
-        let socket = try await TestSocket.connect(server.socketURL(session))
-        _ = try await socket.receive()
+        let socket = try await server.open(session)
         try await socket.send(Frame.message(session, "tell me everything"))
         var seen = try await socket.receive(until: { $0.type == "assistant" })
         seen += [try await socket.receive(), try await socket.receive()]
@@ -34,8 +33,7 @@ import Testing
     @Test func resumeByMessageReplaysWhatTheClientAsksFor() async throws {
         let server = try await LiveServer.start()
         let session = newSessionID()
-        let socket = try await TestSocket.connect(server.socketURL(session))
-        _ = try await socket.receive()
+        let socket = try await server.open(session)
         try await socket.send(Frame.message(session, "one"))
         let turn = try await socket.receiveTurn()
         try await socket.send(Frame.resume(session, lastSeq: 2))
@@ -56,8 +54,7 @@ import Testing
     private func sessionWithOneTurn() async throws -> (LiveServer, String, [JSONValue]) {
         let server = try await LiveServer.start()
         let session = newSessionID()
-        let socket = try await TestSocket.connect(server.socketURL(session))
-        _ = try await socket.receive()
+        let socket = try await server.open(session)
         try await socket.send(Frame.message(session, "one"))
         let turn = try await socket.receiveTurn()
         try await socket.close()
@@ -99,8 +96,7 @@ import Testing
         let session = newSessionID()
 
         let first = try await LiveServer.start(store: try SQLiteEventStore(path: path))
-        let socket = try await TestSocket.connect(first.socketURL(session))
-        _ = try await socket.receive()
+        let socket = try await first.open(session)
         try await socket.send(Frame.message(session, "before restart", id: "r-1"))
         var seen = try await socket.receiveTurn()
         try await socket.send(Frame.message(session, "second before restart"))
@@ -144,8 +140,7 @@ import Testing
         try await store.append([started.stored(json: started.json)])
 
         let server = try await LiveServer.start(store: try SQLiteEventStore(path: path))
-        let socket = try await TestSocket.connect(server.socketURL(session.rawValue, lastSeq: 0))
-        _ = try await socket.receive()
+        let socket = try await server.open(session.rawValue, lastSeq: 0)
         let events = try await socket.receive(until: { $0.type == "turn" && $0.status == "failed" })
         #expect(events.last?["reason"]?.stringValue == "interrupted")
         #expect(events.last?["turn_id"]?.stringValue == "turn-crashed")

@@ -8,8 +8,7 @@ import Testing
     @Test func shutdownEndsRunningTurnsAndClosesConnectionsWith1001() async throws {
         let server = try await LiveServer.start()
         let session = newSessionID()
-        let socket = try await TestSocket.connect(server.socketURL(session))
-        _ = try await socket.receive()
+        let socket = try await server.open(session)
         try await socket.send(Frame.message(session, "wait"))
         _ = try await socket.receive(until: { $0.type == "turn" })
         try await server.stop()
@@ -34,8 +33,7 @@ import Testing
         }
         let session = newSessionID()
         let stalled = try await TestSocket.connect(server.socketURL(session), reading: false)
-        let reader = try await TestSocket.connect(server.socketURL(session))
-        _ = try await reader.receive()
+        let reader = try await server.open(session)
         try await reader.send(Frame.message(session, "a very long answer"))
         var events: [JSONValue] = []
         do {
@@ -63,8 +61,7 @@ import Testing
         #expect(seqs(received) == Array(seqs(received).indices.map { Int64($0 + 1) }))
 
         // It catches up on resume.
-        let resumed = try await TestSocket.connect(server.socketURL(session, lastSeq: seqs(received).last ?? 0))
-        _ = try await resumed.receive()
+        let resumed = try await server.open(session, lastSeq: seqs(received).last ?? 0)
         var rest: [JSONValue] = []
         while rest.last?.type != "turn" || rest.last?.status == "started" {
             rest.append(try await resumed.receive())

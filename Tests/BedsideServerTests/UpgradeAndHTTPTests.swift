@@ -88,8 +88,7 @@ import Testing
     @Test func sessionEventsEndpointPagesTheHistory() async throws {
         let server = try await LiveServer.start()
         let session = newSessionID()
-        let socket = try await TestSocket.connect(server.socketURL(session))
-        _ = try await socket.receive()
+        let socket = try await server.open(session)
         try await socket.send(Frame.message(session, "hello"))
         let live = try await socket.receiveTurn()
 

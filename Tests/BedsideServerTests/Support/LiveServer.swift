@@ -67,6 +67,13 @@ final class LiveServer: Sendable {
         return url
     }
 
+    /// Connects to `session` and consumes its `connection` event.
+    func open(_ session: String, lastSeq: Int64? = nil) async throws -> TestSocket {
+        let socket = try await TestSocket.connect(socketURL(session, lastSeq: lastSeq))
+        guard try await socket.receive().type == "connection" else { throw TestFailure("no connection event first") }
+        return socket
+    }
+
     /// A plain HTTP GET; returns the status and the body.
     func get(_ path: String, headers: [String: String] = [:]) async throws -> (Int, String) {
         try await HTTPGet.fetch(port: port, path: path, headers: headers)
