@@ -43,6 +43,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "BedsideAgent",
+            dependencies: ["BedsideCore"],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "BedsideStore",
             dependencies: [
                 "BedsideCore",
@@ -75,6 +80,11 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "BedsideAgentTests",
+            dependencies: ["BedsideCore", "BedsideAgent"],
+            swiftSettings: testSettings
         ),
         .testTarget(
             name: "BedsideProtocolTests",
