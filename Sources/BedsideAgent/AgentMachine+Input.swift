@@ -17,6 +17,9 @@ extension AgentMachine {
         case toolFinished(callID: String, ToolOutcome)
         /// The turn was cancelled; `reason` is the wire reason (`cancelled_by_user`, `shutdown`).
         case cancel(reason: String)
+        /// The driver gave up on the turn: the turn timeout passed, or the tools could not be
+        /// listed. Ends the turn failed from any state but the end.
+        case fail(Failure)
     }
 
     /// How a tool call ended, as the driver saw it.

@@ -29,22 +29,21 @@ extension AgentMachine {
     mutating func modelStreamEnded(at time: Duration) -> [Action] {
         guard case .streaming(let call) = state else { return [.ignored("model stream end while \(stateName)")] }
         usage += call.usage
-        var actions: [Action] = [
-            .reportModelResponse(
-                ModelResponseReport(
-                    model: configuration.model,
-                    usage: call.usage,
-                    duration: time - call.startedAt,
-                    finishReason: call.finishReason
-                )
+        let report = Action.reportModelResponse(
+            ModelResponseReport(
+                model: configuration.model,
+                usage: call.usage,
+                duration: time - call.startedAt,
+                finishReason: call.finishReason
             )
-        ]
+        )
+        // The answer's final text closes the reply before its request is reported, the order
+        // in which the events of a turn are promised: deltas, final text, response, turn end.
         if call.toolCalls.isEmpty {
             messages.append(.assistant(call.text))
-            actions.append(.emitFinalText(reply, cancelled: false))
-            actions.append(end(.completed, at: time))
-            return actions
+            return [.emitFinalText(reply, cancelled: false), report, end(.completed, at: time)]
         }
+        var actions = [report]
         // Tools whose results no request could read are not run.
         guard modelRequests < configuration.maxModelRequests else {
             actions.append(end(.failed(.tooManyModelRequests(limit: configuration.maxModelRequests)), at: time))

@@ -78,12 +78,15 @@ extension AgentMachine {
         case .failed(let message):
             ToolOutput(content: "The tool \(call.name) failed: \(message)", isError: true)
         case .timedOut(let limit):
-            ToolOutput(content: "The tool \(call.name) did not answer within \(Self.describe(limit)) and was stopped.", isError: true)
+            ToolOutput(content: "The tool \(call.name) did not answer within \(limit.spokenForm) and was stopped.", isError: true)
         }
     }
+}
 
-    private static func describe(_ duration: Duration) -> String {
-        let (seconds, attoseconds) = duration.components
+extension Duration {
+    /// The duration in whole seconds (`30 s`) or, when not whole, milliseconds (`250 ms`).
+    var spokenForm: String {
+        let (seconds, attoseconds) = components
         let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
         return milliseconds % 1000 == 0 ? "\(milliseconds / 1000) s" : "\(milliseconds) ms"
     }

@@ -35,9 +35,19 @@ extension AgentMachine {
         case model(ModelError)
         /// The model still asked for tools after `limit` requests in one turn.
         case tooManyModelRequests(limit: Int)
+        /// The turn was still running when its time limit passed.
+        case turnTimedOut(limit: Duration)
+        /// The toolset could not list its tools; `message` says why.
+        case toolsUnavailable(message: String)
 
         public var message: String {
             switch self {
+            case .turnTimedOut(let limit):
+                "This turn was still running after \(limit.spokenForm), so Bedside stopped it. "
+                    + "Ask a narrower question, or raise the turn timeout."
+            case .toolsUnavailable(let message):
+                "Bedside could not list the tools that read patient records, so it cannot answer: \(message)"
+
             case .model(let error):
                 error.message
             case .tooManyModelRequests(let limit):

@@ -83,6 +83,8 @@ public struct AgentMachine: Sendable {
             return toolFinished(callID: callID, outcome, at: time)
         case .cancel(let reason):
             return cancel(reason: reason, at: time)
+        case .fail(let failure):
+            return fail(failure, at: time)
         }
     }
 
@@ -114,6 +116,21 @@ public struct AgentMachine: Sendable {
         if !reply.isEmpty { actions.append(.emitFinalText(reply, cancelled: true)) }
         actions.append(end(.cancelled(reason: reason), at: time))
         return actions
+    }
+
+    /// Ends the turn failed; the usage of a request in flight still counts.
+    private mutating func fail(_ failure: Failure, at time: Duration) -> [Action] {
+        switch state {
+        case .finished:
+            return [.ignored("failure while \(stateName)")]
+        case .idle:
+            startedAt = time
+        case .streaming(let call):
+            usage += call.usage
+        case .runningTools:
+            break
+        }
+        return [end(.failed(failure), at: time)]
     }
 
     /// Starts the next model request with the conversation so far.

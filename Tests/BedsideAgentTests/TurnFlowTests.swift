@@ -40,10 +40,10 @@ import Testing
         let actions = machine.handle(.modelStreamEnded, at: .milliseconds(400))
         #expect(
             actions == [
+                .emitFinalText("HbA1c was 7.1 %.", cancelled: false),
                 .reportModelResponse(
                     .init(model: "gpt-test", usage: usage, duration: .milliseconds(400), finishReason: .stop)
                 ),
-                .emitFinalText("HbA1c was 7.1 %.", cancelled: false),
                 .endTurn(.init(outcome: .completed, usage: usage, modelRequests: 1, duration: .milliseconds(400))),
             ]
         )
