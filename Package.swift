@@ -58,6 +58,7 @@ let package = Package(
         .target(
             name: "BedsideServer",
             dependencies: [
+                "BedsideAgent",
                 "BedsideCore",
                 "BedsideProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -27,7 +27,7 @@ final class Session: Sendable {
     }
 
     let id: SessionID
-    private let hub: SessionHub
+    let hub: SessionHub
     private let state: Mutex<State>
 
     init(id: SessionID, snapshot: SessionSnapshot, hub: SessionHub) {
@@ -157,9 +157,9 @@ final class Session: Sendable {
             if hub.isShuttingDown { return .shuttingDown }
             if let clientMessageID { state.clientMessageIDs.insert(clientMessageID) }
             let turnID = UUID().uuidString.lowercased()
-            _ = emit(.user(content: content, clientMessageID: clientMessageID), turnID: turnID, in: &state)
+            let userSeq = emit(.user(content: content, clientMessageID: clientMessageID), turnID: turnID, in: &state)
             _ = emit(.turn(TurnEvent(status: .started)), turnID: turnID, in: &state)
-            let context = TurnContext(sessionID: id, turnID: turnID, content: content, session: self)
+            let context = TurnContext(sessionID: id, turnID: turnID, content: content, userSeq: userSeq, session: self)
             state.turn = RunningTurn(id: turnID)
             state.turn?.task = Task { await self.runTurn(context) }
             return .started
@@ -198,6 +198,9 @@ final class Session: Sendable {
         }
         task?.cancel()
     }
+
+    /// Why the running turn is being cancelled, once it is.
+    var cancelReason: String? { state.withLock { $0.turn?.cancelReason } }
 
     /// The running turn's task, for shutdown to wait on.
     var runningTurnTask: Task<Void, Never>? { state.withLock { $0.turn?.task } }

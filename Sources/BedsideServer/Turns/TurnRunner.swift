@@ -47,7 +47,17 @@ public struct TurnContext: Sendable {
     public let turnID: String
     /// The user's message, trimmed.
     public let content: String
+    /// The seq of the `user` event that started this turn: everything before it is history.
+    public let userSeq: Int64
     let session: Session
+
+    /// Why the turn is being cancelled (`cancelled_by_user`, `shutdown`), once it is.
+    public var cancellationReason: String { session.cancelReason ?? "cancelled_by_user" }
+
+    /// The session's events before this turn, oldest first, as the store keeps them.
+    public func earlierEvents() async throws -> [StoredEvent] {
+        try await session.hub.store.events(in: sessionID, after: 0, through: userSeq - 1, limit: nil)
+    }
 
     /// Emits a session event belonging to this turn: assigns its seq, persists it and sends it
     /// to every connection of the session. Never waits; returns the assigned seq.

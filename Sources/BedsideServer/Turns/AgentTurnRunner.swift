@@ -1,0 +1,149 @@
+public import BedsideAgent
+public import BedsideCore
+import BedsideProtocol
+import Foundation
+
+/// Answers each message with the agent: the model and tools run by ``AgentDriver``, every step
+/// emitted as a session event the moment it happens, earlier turns of the session sent along
+/// as history.
+///
+/// ```swift
+/// let runner = AgentTurnRunner(model: openAIModel, tools: fhirTools)
+/// let server = buildApplication(configuration: .init(), dependencies: .init(store: store, runner: runner, logger: logger))
+/// ```
+public struct AgentTurnRunner: TurnRunner {
+    public let model: any LanguageModel
+    public let tools: any Toolset
+    public let configuration: AgentMachine.Configuration
+    /// How long one tool call may run. Default: 30 s.
+    public let toolTimeout: Duration
+    /// How long a whole turn may run. Default: 5 minutes.
+    public let turnTimeout: Duration
+    /// Characters of earlier conversation sent as history; the oldest messages go first. Default: 24,000.
+    public let historyCharacterBudget: Int
+
+    public init(
+        model: any LanguageModel,
+        tools: any Toolset,
+        configuration: AgentMachine.Configuration? = nil,
+        toolTimeout: Duration = .seconds(30),
+        turnTimeout: Duration = .seconds(300),
+        historyCharacterBudget: Int = 24_000
+    ) {
+        self.model = model
+        self.tools = tools
+        self.configuration = configuration ?? AgentMachine.Configuration(model: model.modelName)
+        self.toolTimeout = toolTimeout
+        self.turnTimeout = turnTimeout
+        self.historyCharacterBudget = historyCharacterBudget
+    }
+
+    public var description: String { "\(model.providerName) model \(model.modelName)" }
+
+    public func run(_ turn: TurnContext) async throws -> TurnUsage {
+        let history = Self.history(from: try await turn.earlierEvents(), characterBudget: historyCharacterBudget)
+        let driver = AgentDriver(
+            configuration: configuration,
+            model: model,
+            tools: tools,
+            toolTimeout: toolTimeout,
+            turnTimeout: turnTimeout
+        )
+        let end = await driver.run(
+            history: history,
+            userMessage: turn.content,
+            messageID: "msg-\(turn.turnID)",
+            cancellationReason: { turn.cancellationReason },
+            emit: { event in
+                if let payload = Self.payload(for: event) { turn.emit(payload) }
+            }
+        )
+        switch end.outcome {
+        case .completed:
+            return TurnUsage(promptTokens: end.usage.promptTokens, completionTokens: end.usage.completionTokens)
+        case .cancelled:
+            throw CancellationError()
+        case .failed(let failure):
+            throw TurnFailure(code: Self.code(for: failure), message: failure.message)
+        }
+    }
+
+    /// The session event an agent step becomes; nil for the turn's end, which the session emits.
+    static func payload(for event: AgentEvent) -> EventPayload? {
+        switch event {
+        case .modelCallStarted(let model, let provider, _):
+            return .openaiCall(model: model, provider: provider)
+        case .modelCallEnded(let report):
+            return .openaiResponse(
+                ModelResponseEvent(
+                    model: report.model,
+                    promptTokens: report.usage.promptTokens,
+                    completionTokens: report.usage.completionTokens,
+                    totalTokens: report.usage.totalTokens,
+                    durationMilliseconds: report.duration.milliseconds,
+                    finishReason: report.finishReason?.rawValue
+                )
+            )
+        case .textDelta(let text, let messageID):
+            return .assistant(AssistantEvent(content: text, streaming: true, messageID: messageID))
+        case .finalText(let text, let messageID, let cancelled):
+            return .assistant(AssistantEvent(content: text, streaming: false, messageID: messageID, cancelled: cancelled))
+        case .toolCallStarted(let id, let name, let arguments):
+            let shown: JSONValue =
+                switch arguments {
+                case .json(let value): value
+                case .raw(let text): .string(text)
+                }
+            return .toolCall(toolCallID: id, toolName: name, arguments: shown)
+        case .toolCallEnded(let report):
+            return .toolResult(
+                ToolResultEvent(
+                    toolCallID: report.callID,
+                    toolName: report.toolName,
+                    result: report.output.content,
+                    durationMilliseconds: report.duration.milliseconds,
+                    isError: report.output.isError
+                )
+            )
+        case .turnEnded:
+            return nil
+        }
+    }
+
+    static func code(for failure: AgentMachine.Failure) -> ErrorCode {
+        switch failure {
+        case .model(let error): error.code == .unavailable ? .llmUnavailable : .llmError
+        case .toolsUnavailable: .toolError
+        case .tooManyModelRequests, .turnTimedOut: .turnFailed
+        }
+    }
+
+    /// The user messages and final replies among `events`, newest kept first within the budget.
+    static func history(from events: [StoredEvent], characterBudget: Int) -> [ChatMessage] {
+        var messages: [(ChatMessage, Int)] = []
+        for event in events where event.type == "user" || event.type == "assistant" {
+            guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(event.json.utf8)),
+                let content = value["content"]?.stringValue
+            else { continue }
+            if event.type == "user" {
+                messages.append((.user(content), content.count))
+            } else if value["streaming"] == .bool(false), !content.isEmpty {
+                messages.append((.assistant(content), content.count))
+            }
+        }
+        var kept: [ChatMessage] = []
+        var used = 0
+        for (message, size) in messages.reversed() {
+            guard used + size <= characterBudget else { break }
+            used += size
+            kept.append(message)
+        }
+        return kept.reversed()
+    }
+}
+
+extension Duration {
+    fileprivate var milliseconds: Double {
+        Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
+    }
+}
