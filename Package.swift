@@ -31,6 +31,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-openapi-runtime.git", from: "1.13.4"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         .target(
@@ -69,6 +72,17 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "BedsideOpenAI",
+            dependencies: [
+                "BedsideCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "bedside",
             dependencies: [
@@ -85,6 +99,15 @@ let package = Package(
         .testTarget(
             name: "BedsideAgentTests",
             dependencies: ["BedsideCore", "BedsideAgent"],
+            swiftSettings: testSettings
+        ),
+        .testTarget(
+            name: "BedsideOpenAITests",
+            dependencies: [
+                "BedsideCore",
+                "BedsideOpenAI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
             swiftSettings: testSettings
         ),
         .testTarget(

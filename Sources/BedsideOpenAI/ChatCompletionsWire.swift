@@ -1,0 +1,178 @@
+import BedsideCore
+
+/// The JSON body of a streaming Chat Completions request.
+struct ChatCompletionsBody: Encodable {
+    var model: String
+    var messages: [WireMessage]
+    var tools: [WireTool]?
+    var stream = true
+    var streamOptions = StreamOptions()
+
+    struct StreamOptions: Encodable {
+        var includeUsage = true
+        enum CodingKeys: String, CodingKey { case includeUsage = "include_usage" }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case model, messages, tools, stream
+        case streamOptions = "stream_options"
+    }
+
+    init(_ request: ModelRequest) {
+        model = request.model
+        messages = request.messages.map(WireMessage.init)
+        tools = request.tools.isEmpty ? nil : request.tools.map(WireTool.init)
+    }
+}
+
+/// One message in the OpenAI shape.
+struct WireMessage: Encodable {
+    var role: String
+    var content: String?
+    var toolCalls: [WireToolCall]?
+    var toolCallID: String?
+
+    enum CodingKeys: String, CodingKey {
+        case role, content
+        case toolCalls = "tool_calls"
+        case toolCallID = "tool_call_id"
+    }
+
+    init(_ message: ChatMessage) {
+        switch message {
+        case .system(let text):
+            role = "system"
+            content = text
+        case .user(let text):
+            role = "user"
+            content = text
+        case .assistant(let text, let calls):
+            role = "assistant"
+            content = text
+            toolCalls = calls.isEmpty ? nil : calls.map(WireToolCall.init)
+        case .tool(let callID, let text, let isError):
+            role = "tool"
+            content = isError ? "Error: \(text)" : text
+            toolCallID = callID
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(role, forKey: .role)
+        try container.encode(content, forKey: .content)  // explicit null when an assistant only called tools
+        try container.encodeIfPresent(toolCalls, forKey: .toolCalls)
+        try container.encodeIfPresent(toolCallID, forKey: .toolCallID)
+    }
+}
+
+/// A tool call the assistant made earlier in the conversation.
+struct WireToolCall: Encodable {
+    var id: String
+    var type = "function"
+    var function: Function
+
+    struct Function: Encodable {
+        var name: String
+        var arguments: String
+    }
+
+    init(_ call: ToolCall) {
+        id = call.id
+        function = Function(name: call.name, arguments: call.arguments)
+    }
+}
+
+/// A tool the model may call.
+struct WireTool: Encodable {
+    var type = "function"
+    var function: Function
+
+    struct Function: Encodable {
+        var name: String
+        var description: String
+        var parameters: JSONValue
+    }
+
+    init(_ tool: ToolDefinition) {
+        function = Function(name: tool.name, description: tool.description, parameters: tool.parameters)
+    }
+}
+
+/// One `data:` payload of the streamed response.
+struct ChatChunk: Decodable {
+    var choices: [Choice]?
+    var usage: Usage?
+
+    struct Choice: Decodable {
+        var delta: Delta?
+        var finishReason: String?
+        enum CodingKeys: String, CodingKey {
+            case delta
+            case finishReason = "finish_reason"
+        }
+    }
+
+    struct Delta: Decodable {
+        var content: String?
+        var toolCalls: [ToolCallFragment]?
+        enum CodingKeys: String, CodingKey {
+            case content
+            case toolCalls = "tool_calls"
+        }
+    }
+
+    struct ToolCallFragment: Decodable {
+        var index: Int
+        var id: String?
+        var function: Function?
+        struct Function: Decodable {
+            var name: String?
+            var arguments: String?
+        }
+    }
+
+    struct Usage: Decodable {
+        var promptTokens: Int64
+        var completionTokens: Int64
+        var totalTokens: Int64?
+        enum CodingKeys: String, CodingKey {
+            case promptTokens = "prompt_tokens"
+            case completionTokens = "completion_tokens"
+            case totalTokens = "total_tokens"
+        }
+    }
+
+    /// The events this chunk carries, in the order a consumer should see them.
+    var events: [ModelStreamEvent] {
+        var events: [ModelStreamEvent] = []
+        if let choice = choices?.first {
+            if let text = choice.delta?.content, !text.isEmpty { events.append(.textDelta(text)) }
+            for call in choice.delta?.toolCalls ?? [] {
+                events.append(
+                    .toolCallDelta(
+                        ToolCallDelta(
+                            index: call.index,
+                            id: call.id,
+                            name: call.function?.name,
+                            argumentsFragment: call.function?.arguments ?? ""
+                        )
+                    )
+                )
+            }
+            if let reason = choice.finishReason { events.append(.finish(FinishReason(rawValue: reason))) }
+        }
+        if let usage {
+            events.append(
+                .usage(
+                    TokenUsage(
+                        promptTokens: usage.promptTokens,
+                        completionTokens: usage.completionTokens,
+                        totalTokens: usage.totalTokens ?? usage.promptTokens + usage.completionTokens
+                    )
+                )
+            )
+        }
+        return events
+    }
+}

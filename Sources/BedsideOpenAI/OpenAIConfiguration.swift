@@ -1,0 +1,142 @@
+import Foundation
+
+/// Where Bedside's OpenAI-compatible model lives, which model it asks, and how patiently.
+public struct OpenAIConfiguration: Sendable, Hashable, CustomStringConvertible {
+    /// The kind of endpoint and its credentials.
+    public enum Provider: Sendable, Hashable {
+        /// OpenAI or a compatible server (Ollama, vLLM, llama.cpp server, LM Studio).
+        case openAI(baseURL: String, apiKey: String?)
+        /// Azure OpenAI: requests go to a deployment, the key travels in the `api-key` header.
+        case azure(endpoint: String, apiKey: String, deployment: String, apiVersion: String)
+    }
+
+    /// How long Bedside waits at each stage of a request.
+    public struct Timeouts: Sendable, Hashable {
+        /// Establishing the TCP connection.
+        public var connect: Duration
+        /// From sending the request to the first chunk of the response.
+        public var firstToken: Duration
+        /// The longest gap allowed between two chunks of a streaming response.
+        public var stalledStream: Duration
+
+        public init(connect: Duration = .seconds(10), firstToken: Duration = .seconds(60), stalledStream: Duration = .seconds(30)) {
+            self.connect = connect
+            self.firstToken = firstToken
+            self.stalledStream = stalledStream
+        }
+    }
+
+    /// How often and how patiently Bedside retries a request that failed before its first token.
+    public struct RetryPolicy: Sendable, Hashable {
+        /// Attempts in total, including the first.
+        public var maxAttempts: Int
+        /// The delay before the first retry; each further retry doubles it.
+        public var baseDelay: Duration
+        /// The longest delay between two attempts.
+        public var maxDelay: Duration
+
+        public init(maxAttempts: Int = 3, baseDelay: Duration = .milliseconds(500), maxDelay: Duration = .seconds(20)) {
+            self.maxAttempts = maxAttempts
+            self.baseDelay = baseDelay
+            self.maxDelay = maxDelay
+        }
+    }
+
+    public var provider: Provider
+    /// The model name sent in each request (for Azure the deployment decides the model).
+    public var model: String
+    public var timeouts: Timeouts
+    public var retry: RetryPolicy
+
+    public init(provider: Provider, model: String, timeouts: Timeouts = Timeouts(), retry: RetryPolicy = RetryPolicy()) {
+        self.provider = provider
+        self.model = model
+        self.timeouts = timeouts
+        self.retry = retry
+    }
+
+    /// `openai` or `azure`, as shown in `openai_call` events.
+    public var providerName: String {
+        switch provider {
+        case .openAI: "openai"
+        case .azure: "azure"
+        }
+    }
+
+    /// The provider, endpoint and model, never the key: safe for `/ready` and logs.
+    public var description: String {
+        switch provider {
+        case .openAI(let baseURL, let apiKey):
+            "openai \(baseURL) model \(model)\(apiKey == nil ? " (no API key)" : "")"
+        case .azure(let endpoint, _, let deployment, let apiVersion):
+            "azure \(endpoint) deployment \(deployment) api-version \(apiVersion)"
+        }
+    }
+
+    /// The default model when neither `--model` nor `BEDSIDE_MODEL` names one.
+    public static let defaultModel = "gpt-4o-mini"
+    /// The default Azure `api-version`.
+    public static let defaultAzureAPIVersion = "2024-10-21"
+
+    /// A configuration read from the standard environment variables, or nil when no model is configured.
+    ///
+    /// `BEDSIDE_LLM` (`openai` or `azure`) picks the provider; without it Azure is used when
+    /// `AZURE_OPENAI_ENDPOINT` is set, else OpenAI when `OPENAI_API_KEY` or `OPENAI_BASE_URL` is.
+    /// `model` (the `--model` flag) wins over `BEDSIDE_MODEL`.
+    public static func fromEnvironment(_ env: [String: String], model: String? = nil) throws -> OpenAIConfiguration? {
+        func value(_ name: String) -> String? {
+            guard let raw = env[name]?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return nil }
+            return raw
+        }
+        let modelName = model ?? value("BEDSIDE_MODEL")
+        let choice = value("BEDSIDE_LLM")?.lowercased()
+        let useAzure: Bool
+        switch choice {
+        case "azure": useAzure = true
+        case "openai": useAzure = false
+        case nil:
+            if value("AZURE_OPENAI_ENDPOINT") != nil {
+                useAzure = true
+            } else if value("OPENAI_API_KEY") != nil || value("OPENAI_BASE_URL") != nil {
+                useAzure = false
+            } else {
+                return nil
+            }
+        case let other?:
+            throw ConfigurationError(message: "BEDSIDE_LLM must be openai or azure, not \(other)")
+        }
+        if useAzure {
+            guard let endpoint = value("AZURE_OPENAI_ENDPOINT") else {
+                throw ConfigurationError(message: "Azure OpenAI needs AZURE_OPENAI_ENDPOINT")
+            }
+            guard let key = value("AZURE_OPENAI_API_KEY") else {
+                throw ConfigurationError(message: "Azure OpenAI needs AZURE_OPENAI_API_KEY")
+            }
+            guard let deployment = value("AZURE_OPENAI_DEPLOYMENT") else {
+                throw ConfigurationError(message: "Azure OpenAI needs AZURE_OPENAI_DEPLOYMENT")
+            }
+            let version = value("OPENAI_API_VERSION") ?? defaultAzureAPIVersion
+            return OpenAIConfiguration(
+                provider: .azure(endpoint: trimmed(endpoint), apiKey: key, deployment: deployment, apiVersion: version),
+                model: modelName ?? deployment
+            )
+        }
+        let base = value("OPENAI_BASE_URL") ?? "https://api.openai.com/v1"
+        return OpenAIConfiguration(
+            provider: .openAI(baseURL: trimmed(base), apiKey: value("OPENAI_API_KEY")),
+            model: modelName ?? defaultModel
+        )
+    }
+
+    private static func trimmed(_ url: String) -> String {
+        var url = url
+        while url.hasSuffix("/") { url.removeLast() }
+        return url
+    }
+
+    /// A model configuration that cannot be used; the message names the variable to fix.
+    public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
+    }
+}

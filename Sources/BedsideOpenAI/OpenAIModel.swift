@@ -1,0 +1,159 @@
+public import AsyncHTTPClient
+public import BedsideCore
+import Foundation
+import NIOCore
+import NIOHTTP1
+import OpenAPIRuntime
+
+/// A ``LanguageModel`` that streams Chat Completions from OpenAI, Azure OpenAI or a compatible server.
+///
+/// Created without a client, the model owns an `HTTPClient` and ``shutdown()`` must be awaited
+/// before the process ends; an injected client stays the caller's to shut down.
+public final class OpenAIModel: LanguageModel {
+    public let configuration: OpenAIConfiguration
+    private let client: HTTPClient
+    private let ownsClient: Bool
+
+    public init(configuration: OpenAIConfiguration, httpClient: HTTPClient? = nil) {
+        self.configuration = configuration
+        if let httpClient {
+            client = httpClient
+            ownsClient = false
+        } else {
+            var clientConfiguration = HTTPClient.Configuration()
+            clientConfiguration.timeout.connect = TimeAmount(configuration.timeouts.connect)
+            client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+            ownsClient = true
+        }
+    }
+
+    /// Shuts down the model's own HTTP client; does nothing for an injected one.
+    public func shutdown() async throws {
+        if ownsClient { try await client.shutdown() }
+    }
+
+    public var modelName: String { configuration.model }
+    public var providerName: String { configuration.providerName }
+
+    public func stream(_ request: ModelRequest) -> AsyncThrowingStream<ModelStreamEvent, any Error> {
+        AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    try await self.run(request, continuation)
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    private func run(_ request: ModelRequest, _ continuation: AsyncThrowingStream<ModelStreamEvent, any Error>.Continuation) async throws {
+        let httpRequest = try makeHTTPRequest(request)
+        let policy = configuration.retry
+        var attemptNumber = 1
+        while true {
+            try Task.checkCancellation()
+            guard let (failure, retryAfter) = try await attempt(httpRequest, continuation) else { return }
+            guard attemptNumber < policy.maxAttempts else { throw failure }
+            try await Task.sleep(for: retryAfter ?? backoff(attempt: attemptNumber, policy: policy))
+            attemptNumber += 1
+        }
+    }
+
+    /// Sends the request once and streams a successful response; returns the failure and the
+    /// server's `Retry-After` when the request may be retried, and throws when it may not.
+    private func attempt(
+        _ httpRequest: HTTPClientRequest,
+        _ continuation: AsyncThrowingStream<ModelStreamEvent, any Error>.Continuation
+    ) async throws -> (ModelError, Duration?)? {
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(httpRequest, deadline: .now() + TimeAmount(configuration.timeouts.firstToken))
+        } catch {
+            if Task.isCancelled || error is CancellationError { throw CancellationError() }
+            let failure = ModelError(
+                code: .unavailable,
+                message: "Cannot connect to \(endpointURL): is the model server running? (\(error))"
+            )
+            return (failure, nil)
+        }
+        let status = Int(response.status.code)
+        if status == 200 {
+            try await StreamReader(timeouts: configuration.timeouts).read(response.body, into: continuation)
+            return nil
+        }
+        let body = (try? await response.body.collect(upTo: 64 * 1024)).map { String(buffer: $0) } ?? ""
+        let failure = statusError(status, body: body)
+        guard status == 429 || status >= 500 else { throw failure }
+        let retryAfter = response.headers.first(name: "retry-after").flatMap(Int.init).map { Duration.seconds($0) }
+        return (failure, retryAfter)
+    }
+
+    /// Exponential backoff with full jitter: a random delay up to `base * 2^(attempt-1)`, capped.
+    private func backoff(attempt: Int, policy: OpenAIConfiguration.RetryPolicy) -> Duration {
+        let ceiling = min(policy.baseDelay * (1 << min(attempt - 1, 20)), policy.maxDelay)
+        return ceiling * Double.random(in: 0...1)
+    }
+
+    private var keyVariable: String {
+        if case .azure = configuration.provider { return "AZURE_OPENAI_API_KEY" }
+        return "OPENAI_API_KEY"
+    }
+
+    private func statusError(_ status: Int, body: String) -> ModelError {
+        let detail = body.isEmpty ? "" : ": \(body.prefix(300))"
+        switch status {
+        case 401, 403:
+            return ModelError(code: .unavailable, httpStatus: status, message: "\(status) from the model endpoint: check \(keyVariable)")
+        case 404:
+            return ModelError(
+                code: .unavailable,
+                httpStatus: status,
+                message: "404 from the model endpoint: model or deployment not found (\(configuration.description))"
+            )
+        case 429:
+            return ModelError(
+                code: .error,
+                httpStatus: status,
+                message: "429 from the model endpoint: rate limited, retries exhausted\(detail)"
+            )
+        default:
+            return ModelError(code: .error, httpStatus: status, message: "\(status) from the model endpoint\(detail)")
+        }
+    }
+
+    private var endpointURL: String {
+        switch configuration.provider {
+        case .openAI(let baseURL, _):
+            "\(baseURL)/chat/completions"
+        case .azure(let endpoint, _, let deployment, let apiVersion):
+            "\(endpoint)/openai/deployments/\(deployment)/chat/completions?api-version=\(apiVersion)"
+        }
+    }
+
+    private func makeHTTPRequest(_ request: ModelRequest) throws -> HTTPClientRequest {
+        var httpRequest = HTTPClientRequest(url: endpointURL)
+        httpRequest.method = .POST
+        httpRequest.headers.add(name: "Content-Type", value: "application/json")
+        httpRequest.headers.add(name: "Accept", value: "text/event-stream")
+        switch configuration.provider {
+        case .openAI(_, let apiKey?):
+            httpRequest.headers.add(name: "Authorization", value: "Bearer \(apiKey)")
+        case .openAI(_, nil):
+            break
+        case .azure(_, let apiKey, _, _):
+            httpRequest.headers.add(name: "api-key", value: apiKey)
+        }
+        httpRequest.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(ChatCompletionsBody(request))))
+        return httpRequest
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

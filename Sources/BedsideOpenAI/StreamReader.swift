@@ -1,0 +1,96 @@
+import AsyncHTTPClient
+import BedsideCore
+import Foundation
+import NIOCore
+import OpenAPIRuntime
+import Synchronization
+
+/// Reads one streaming Chat Completions response into model events, failing a stream that stalls.
+final class StreamReader: Sendable {
+    private struct Progress {
+        var lastData = ContinuousClock.now
+        var sawData = false
+        var sawDone = false
+    }
+
+    private let timeouts: OpenAIConfiguration.Timeouts
+    private let progress = Mutex(Progress())
+
+    init(timeouts: OpenAIConfiguration.Timeouts) {
+        self.timeouts = timeouts
+    }
+
+    func read(
+        _ body: HTTPClientResponse.Body,
+        into continuation: AsyncThrowingStream<ModelStreamEvent, any Error>.Continuation
+    ) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.decode(body, into: continuation) }
+            group.addTask { try await self.watch() }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func decode(
+        _ body: HTTPClientResponse.Body,
+        into continuation: AsyncThrowingStream<ModelStreamEvent, any Error>.Continuation
+    ) async throws {
+        let bytes = body.map { buffer -> ArraySlice<UInt8> in
+            self.progress.withLock {
+                $0.lastData = .now
+                $0.sawData = true
+            }
+            return ArraySlice(buffer.readableBytesView)
+        }
+        let done = ArraySlice("[DONE]".utf8)
+        let events = bytes.asDecodedServerSentEvents(while: { data in
+            guard data != done else {
+                self.progress.withLock { $0.sawDone = true }
+                return false
+            }
+            return true
+        })
+        let decoder = JSONDecoder()
+        do {
+            for try await event in events {
+                guard let data = event.data, !data.isEmpty else { continue }
+                let chunk: ChatChunk
+                do {
+                    chunk = try decoder.decode(ChatChunk.self, from: Data(data.utf8))
+                } catch {
+                    throw ModelError(code: .error, message: "The model endpoint sent a malformed stream chunk: \(data.prefix(200))")
+                }
+                for modelEvent in chunk.events { continuation.yield(modelEvent) }
+            }
+        } catch let error as ModelError {
+            throw error
+        } catch {
+            if Task.isCancelled || error is CancellationError { throw CancellationError() }
+            throw cutError
+        }
+        try Task.checkCancellation()
+        guard progress.withLock({ $0.sawDone }) else { throw cutError }
+    }
+
+    private var cutError: ModelError {
+        ModelError(code: .error, message: "The model endpoint closed the stream before it finished")
+    }
+
+    private func watch() async throws {
+        while true {
+            let (last, sawData) = progress.withLock { ($0.lastData, $0.sawData) }
+            let limit = sawData ? timeouts.stalledStream : timeouts.firstToken
+            let deadline = last + limit
+            if ContinuousClock.now >= deadline {
+                throw ModelError(
+                    code: .error,
+                    message: sawData
+                        ? "The model stream stalled: no data for \(limit)"
+                        : "The model endpoint sent no data within \(limit)"
+                )
+            }
+            try await Task.sleep(until: deadline, clock: .continuous)
+        }
+    }
+}
