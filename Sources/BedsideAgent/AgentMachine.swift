@@ -102,16 +102,7 @@ public struct AgentMachine: Sendable {
     }
 
     private mutating func cancel(reason: String, at time: Duration) -> [Action] {
-        switch state {
-        case .finished:
-            return [.ignored("cancel while \(stateName)")]
-        case .idle:
-            startedAt = time
-        case .streaming(let call):
-            usage += call.usage
-        case .runningTools:
-            break
-        }
+        if let ignored = settleBeforeEnding("cancel", at: time) { return [ignored] }
         var actions: [Action] = []
         if !reply.isEmpty { actions.append(.emitFinalText(reply, cancelled: true)) }
         actions.append(end(.cancelled(reason: reason), at: time))
@@ -120,9 +111,17 @@ public struct AgentMachine: Sendable {
 
     /// Ends the turn failed; the usage of a request in flight still counts.
     private mutating func fail(_ failure: Failure, at time: Duration) -> [Action] {
+        if let ignored = settleBeforeEnding("failure", at: time) { return [ignored] }
+        return [end(.failed(failure), at: time)]
+    }
+
+    /// Prepares an early end (cancel, failure): counts the usage of a request in flight, or
+    /// starts the clock of a turn that never started. Returns the `ignored` action when the turn
+    /// has already ended.
+    private mutating func settleBeforeEnding(_ what: String, at time: Duration) -> Action? {
         switch state {
         case .finished:
-            return [.ignored("failure while \(stateName)")]
+            return .ignored("\(what) while \(stateName)")
         case .idle:
             startedAt = time
         case .streaming(let call):
@@ -130,7 +129,7 @@ public struct AgentMachine: Sendable {
         case .runningTools:
             break
         }
-        return [end(.failed(failure), at: time)]
+        return nil
     }
 
     /// Starts the next model request with the conversation so far.

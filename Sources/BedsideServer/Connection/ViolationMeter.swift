@@ -18,7 +18,7 @@ struct ViolationMeter {
     mutating func record(at now: ContinuousClock.Instant = .now) -> Bool {
         if let last {
             let elapsed = now - last
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = elapsed / .seconds(1)
             level = max(0, level - seconds * drainPerSecond)
         }
         last = now

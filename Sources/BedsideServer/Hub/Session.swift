@@ -234,8 +234,7 @@ final class Session: Sendable {
                 status = .failed
             }
         }
-        let elapsed = clock.now - start
-        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        let milliseconds = (clock.now - start).milliseconds
         state.withLock { state in
             var end = TurnEvent(status: status, durationMilliseconds: milliseconds)
             if status == .cancelled { end.reason = state.turn?.cancelReason ?? "cancelled" }

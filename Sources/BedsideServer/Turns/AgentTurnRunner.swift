@@ -141,9 +141,3 @@ public struct AgentTurnRunner: TurnRunner {
         return kept.reversed()
     }
 }
-
-extension Duration {
-    fileprivate var milliseconds: Double {
-        Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
-    }
-}
