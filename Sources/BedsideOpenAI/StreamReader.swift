@@ -90,7 +90,10 @@ final class StreamReader: Sendable {
                         : "The model endpoint sent no data within \(limit)"
                 )
             }
-            try await Task.sleep(until: deadline, clock: .continuous)
+            // Until the first data arrives, wake at least once per stall period so that a stream
+            // which starts and then stalls is caught on time, not only at the first-token deadline.
+            let wake = sawData ? deadline : min(deadline, .now + timeouts.stalledStream)
+            try await Task.sleep(until: wake, clock: .continuous)
         }
     }
 }

@@ -5,9 +5,9 @@ import Synchronization
 
 /// What the fake server does with one request.
 enum Reply: Sendable {
-    /// 200 with these SSE `data:` payloads, then `[DONE]` when `done`; `pause` waits after the
-    /// first payload, `cut` drops the connection after that many payloads.
-    case stream([String], done: Bool = true, pause: Duration? = nil, cut: Int? = nil)
+    /// 200 with these SSE `data:` payloads, then `[DONE]` when `done`; `lead` waits before the
+    /// first payload, `pause` after it, `cut` drops the connection after that many payloads.
+    case stream([String], done: Bool = true, lead: Duration? = nil, pause: Duration? = nil, cut: Int? = nil)
     /// An error status, with a `Retry-After` header when given.
     case status(Int, retryAfter: String? = nil)
 }
@@ -75,11 +75,12 @@ final class FakeOpenAIServer: Sendable {
                     headers: fields,
                     body: .init(byteBuffer: ByteBuffer(string: "{\"error\":\"scripted\"}"))
                 )
-            case .stream(let payloads, let done, let pause, let cut):
+            case .stream(let payloads, let done, let lead, let pause, let cut):
                 return Response(
                     status: .ok,
                     headers: [.contentType: "text/event-stream"],
                     body: ResponseBody { writer in
+                        if let lead { try await Task.sleep(for: lead) }
                         for (index, payload) in payloads.enumerated() {
                             if let cut, index == cut { throw CutConnection() }
                             try await writer.write(ByteBuffer(string: "data: \(payload)\n\n"))
