@@ -96,6 +96,15 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // An OpenAI-compatible server that plays a script, for the tests and the benchmark.
+        .target(
+            name: "BedsideTestSupport",
+            dependencies: [
+                "BedsideCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "BedsideAgentTests",
             dependencies: ["BedsideCore", "BedsideAgent"],
@@ -106,7 +115,7 @@ let package = Package(
             dependencies: [
                 "BedsideCore",
                 "BedsideOpenAI",
-                .product(name: "Hummingbird", package: "hummingbird"),
+                "BedsideTestSupport",
             ],
             swiftSettings: testSettings
         ),
@@ -125,8 +134,11 @@ let package = Package(
             dependencies: [
                 "BedsideCore",
                 "BedsideProtocol",
+                "BedsideAgent",
+                "BedsideOpenAI",
                 "BedsideServer",
                 "BedsideStore",
+                "BedsideTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),

@@ -5,8 +5,8 @@ struct ChatCompletionsBody: Encodable {
     var model: String
     var messages: [WireMessage]
     var tools: [WireTool]?
-    var stream = true
-    var streamOptions = StreamOptions()
+    var stream: Bool
+    var streamOptions: StreamOptions?
 
     struct StreamOptions: Encodable {
         var includeUsage = true
@@ -18,10 +18,13 @@ struct ChatCompletionsBody: Encodable {
         case streamOptions = "stream_options"
     }
 
-    init(_ request: ModelRequest) {
+    /// The body for `request`, streamed with usage included, or asking for one whole response.
+    init(_ request: ModelRequest, streaming: Bool = true) {
         model = request.model
         messages = request.messages.map(WireMessage.init)
         tools = request.tools.isEmpty ? nil : request.tools.map(WireTool.init)
+        stream = streaming
+        streamOptions = streaming ? StreamOptions() : nil
     }
 }
 
@@ -174,5 +177,60 @@ struct ChatChunk: Decodable {
             )
         }
         return events
+    }
+}
+
+/// A whole (non-streaming) Chat Completions response.
+struct ChatCompletion: Decodable {
+    var choices: [Choice]
+    var usage: ChatChunk.Usage?
+
+    struct Choice: Decodable {
+        var message: Message
+        var finishReason: String?
+        enum CodingKeys: String, CodingKey {
+            case message
+            case finishReason = "finish_reason"
+        }
+    }
+
+    struct Message: Decodable {
+        var content: String?
+        var toolCalls: [Call]?
+        enum CodingKeys: String, CodingKey {
+            case content
+            case toolCalls = "tool_calls"
+        }
+    }
+
+    struct Call: Decodable {
+        var id: String?
+        var function: Function
+        struct Function: Decodable {
+            var name: String
+            var arguments: String?
+        }
+    }
+
+    /// The same events a stream of this response would have produced: the text as one delta,
+    /// each tool call as one whole fragment, then the finish reason and the usage.
+    var events: [ModelStreamEvent] {
+        var chunk = ChatChunk(choices: nil, usage: usage)
+        if let choice = choices.first {
+            let calls = (choice.message.toolCalls ?? []).enumerated().map { index, call in
+                ChatChunk.ToolCallFragment(
+                    index: index,
+                    id: call.id,
+                    function: .init(name: call.function.name, arguments: call.function.arguments ?? "")
+                )
+            }
+            chunk.choices = [
+                ChatChunk.Choice(
+                    delta: ChatChunk.Delta(content: choice.message.content, toolCalls: calls.isEmpty ? nil : calls),
+                    finishReason: choice.finishReason
+                )
+            ]
+        }
+        return chunk.events
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import OpenAPIRuntime
+import Synchronization
 
 /// A ``LanguageModel`` that streams Chat Completions from OpenAI, Azure OpenAI or a compatible server.
 ///
@@ -13,6 +14,9 @@ public final class OpenAIModel: LanguageModel {
     public let configuration: OpenAIConfiguration
     private let client: HTTPClient
     private let ownsClient: Bool
+    /// Set once the endpoint has refused `stream: true` together with tools (some llama.cpp
+    /// server builds do); requests with tools are then sent without streaming.
+    private let refusesStreamingWithTools = Atomic(false)
 
     public init(configuration: OpenAIConfiguration, httpClient: HTTPClient? = nil) {
         self.configuration = configuration
@@ -50,24 +54,49 @@ public final class OpenAIModel: LanguageModel {
     }
 
     private func run(_ request: ModelRequest, _ continuation: AsyncThrowingStream<ModelStreamEvent, any Error>.Continuation) async throws {
-        let httpRequest = try makeHTTPRequest(request)
+        let hasTools = !request.tools.isEmpty
+        var streaming = !(hasTools && refusesStreamingWithTools.load(ordering: .relaxed))
+        var httpRequest = try makeHTTPRequest(request, streaming: streaming)
         let policy = configuration.retry
         var attemptNumber = 1
         while true {
             try Task.checkCancellation()
-            guard let (failure, retryAfter) = try await attempt(httpRequest, continuation) else { return }
+            let outcome: Outcome
+            do {
+                outcome = try await attempt(httpRequest, streaming: streaming, continuation)
+            } catch let refusal as StreamingRefused {
+                // With tools, asked once more at once without streaming; not one of the retries.
+                guard hasTools else { throw refusal.failure }
+                refusesStreamingWithTools.store(true, ordering: .relaxed)
+                streaming = false
+                httpRequest = try makeHTTPRequest(request, streaming: false)
+                continue
+            }
+            guard case .retry(let failure, let retryAfter) = outcome else { return }
             guard attemptNumber < policy.maxAttempts else { throw failure }
             try await Task.sleep(for: retryAfter ?? backoff(attempt: attemptNumber, policy: policy))
             attemptNumber += 1
         }
     }
 
-    /// Sends the request once and streams a successful response; returns the failure and the
-    /// server's `Retry-After` when the request may be retried, and throws when it may not.
+    private enum Outcome {
+        case done
+        /// The request may be retried: the failure to report if it is not, and the server's `Retry-After`.
+        case retry(ModelError, Duration?)
+    }
+
+    /// The endpoint answered a streaming request with tools by refusing to stream.
+    private struct StreamingRefused: Error {
+        var failure: ModelError
+    }
+
+    /// Sends the request once and streams a successful response (or yields a whole one as the
+    /// same events); throws when the failure may not be retried.
     private func attempt(
         _ httpRequest: HTTPClientRequest,
+        streaming: Bool,
         _ continuation: AsyncThrowingStream<ModelStreamEvent, any Error>.Continuation
-    ) async throws -> (ModelError, Duration?)? {
+    ) async throws -> Outcome {
         let response: HTTPClientResponse
         do {
             response = try await client.execute(httpRequest, deadline: .now() + TimeAmount(configuration.timeouts.firstToken))
@@ -77,18 +106,56 @@ public final class OpenAIModel: LanguageModel {
                 code: .unavailable,
                 message: "Cannot connect to \(endpointURL): is the model server running? (\(error))"
             )
-            return (failure, nil)
+            return .retry(failure, nil)
         }
         let status = Int(response.status.code)
         if status == 200 {
-            try await StreamReader(timeouts: configuration.timeouts).read(response.body, into: continuation)
-            return nil
+            if streaming {
+                try await StreamReader(timeouts: configuration.timeouts).read(response.body, into: continuation)
+            } else {
+                for event in try await wholeResponse(response.body) { continuation.yield(event) }
+            }
+            return .done
         }
         let body = (try? await response.body.collect(upTo: 64 * 1024)).map { String(buffer: $0) } ?? ""
         let failure = statusError(status, body: body)
+        if streaming, Self.refusesStreaming(status: status, body: body) { throw StreamingRefused(failure: failure) }
         guard status == 429 || status >= 500 else { throw failure }
         let retryAfter = response.headers.first(name: "retry-after").flatMap(Int.init).map { Duration.seconds($0) }
-        return (failure, retryAfter)
+        return .retry(failure, retryAfter)
+    }
+
+    /// Whether an error response says the server cannot stream (with tools), e.g. llama.cpp's
+    /// 500 "Cannot use tools with stream".
+    static func refusesStreaming(status: Int, body: String) -> Bool {
+        guard [400, 422, 500, 501].contains(status) else { return false }
+        let text = body.lowercased()
+        return text.contains("stream") && (text.contains("tool") || text.contains("function"))
+    }
+
+    /// Reads a non-streaming response, within the stall timeout, as the events a stream would give.
+    private func wholeResponse(_ body: HTTPClientResponse.Body) async throws -> [ModelStreamEvent] {
+        let limit = configuration.timeouts.stalledStream
+        let bytes = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask { try await body.collect(upTo: 16 * 1024 * 1024) }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let bytes = first else {
+                throw ModelError(code: .error, message: "The model endpoint sent no complete response within \(limit)")
+            }
+            return bytes
+        }
+        do {
+            return try JSONDecoder().decode(ChatCompletion.self, from: Data(bytes.readableBytesView)).events
+        } catch {
+            throw ModelError(
+                code: .error,
+                message: "The model endpoint sent a malformed response: \(String(buffer: bytes).prefix(200))"
+            )
+        }
     }
 
     /// Exponential backoff with full jitter: a random delay up to `base * 2^(attempt-1)`, capped.
@@ -133,11 +200,11 @@ public final class OpenAIModel: LanguageModel {
         }
     }
 
-    private func makeHTTPRequest(_ request: ModelRequest) throws -> HTTPClientRequest {
+    private func makeHTTPRequest(_ request: ModelRequest, streaming: Bool) throws -> HTTPClientRequest {
         var httpRequest = HTTPClientRequest(url: endpointURL)
         httpRequest.method = .POST
         httpRequest.headers.add(name: "Content-Type", value: "application/json")
-        httpRequest.headers.add(name: "Accept", value: "text/event-stream")
+        httpRequest.headers.add(name: "Accept", value: streaming ? "text/event-stream" : "application/json")
         switch configuration.provider {
         case .openAI(_, let apiKey?):
             httpRequest.headers.add(name: "Authorization", value: "Bearer \(apiKey)")
@@ -146,7 +213,7 @@ public final class OpenAIModel: LanguageModel {
         case .azure(_, let apiKey, _, _):
             httpRequest.headers.add(name: "api-key", value: apiKey)
         }
-        httpRequest.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(ChatCompletionsBody(request))))
+        httpRequest.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(ChatCompletionsBody(request, streaming: streaming))))
         return httpRequest
     }
 }

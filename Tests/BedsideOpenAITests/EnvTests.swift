@@ -1,4 +1,5 @@
 import BedsideOpenAI
+import BedsideTestSupport
 import Testing
 
 @Suite struct EnvironmentTests {

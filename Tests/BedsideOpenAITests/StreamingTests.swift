@@ -1,5 +1,6 @@
 import BedsideCore
 import BedsideOpenAI
+import BedsideTestSupport
 import Testing
 
 @Suite struct StreamingTests {

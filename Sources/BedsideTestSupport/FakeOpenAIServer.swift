@@ -1,24 +1,34 @@
-import BedsideCore
+public import BedsideCore
 import Foundation
 import Hummingbird
 import Synchronization
 
 /// What the fake server does with one request.
-enum Reply: Sendable {
+public enum Reply: Sendable {
     /// 200 with these SSE `data:` payloads, then `[DONE]` when `done`; `lead` waits before the
-    /// first payload, `pause` after it, `cut` drops the connection after that many payloads.
-    case stream([String], done: Bool = true, lead: Duration? = nil, pause: Duration? = nil, cut: Int? = nil)
-    /// An error status, with a `Retry-After` header when given.
-    case status(Int, retryAfter: String? = nil)
+    /// first payload, `pause` after it, `interval` between every two payloads, `cut` drops the
+    /// connection after that many payloads.
+    case stream(
+        [String],
+        done: Bool = true,
+        lead: Duration? = nil,
+        pause: Duration? = nil,
+        interval: Duration? = nil,
+        cut: Int? = nil
+    )
+    /// An error status with this body, and a `Retry-After` header when given.
+    case status(Int, retryAfter: String? = nil, body: String = "{\"error\":\"scripted\"}")
+    /// 200 with this JSON body: a whole (non-streaming) chat completion.
+    case completion(String)
 }
 
 /// A request as the fake server received it.
-struct ReceivedRequest: Sendable {
-    var path: String
-    var query: String
-    var headers: [String: String]
-    var body: JSONValue
-    var at: ContinuousClock.Instant
+public struct ReceivedRequest: Sendable {
+    public var path: String
+    public var query: String
+    public var headers: [String: String]
+    public var body: JSONValue
+    public var at: ContinuousClock.Instant
 }
 
 struct CutConnection: Error {}
@@ -42,21 +52,25 @@ final class Script: Sendable {
 }
 
 /// An HTTP server on 127.0.0.1 that answers Chat Completions in the OpenAI streaming wire format.
-final class FakeOpenAIServer: Sendable {
-    let port: Int
+public final class FakeOpenAIServer: Sendable {
+    public let port: Int
     let script: Script
     private let task: Task<Void, any Error>
 
-    var received: [ReceivedRequest] { script.received }
-    var baseURL: String { "http://127.0.0.1:\(port)/v1" }
-    var endpoint: String { "http://127.0.0.1:\(port)" }
+    /// Every request so far, in arrival order.
+    public var received: [ReceivedRequest] { script.received }
+    /// The OpenAI-style base URL (`…/v1`).
+    public var baseURL: String { "http://127.0.0.1:\(port)/v1" }
+    /// The Azure-style endpoint (no path).
+    public var endpoint: String { "http://127.0.0.1:\(port)" }
 
-    init(_ replies: [Reply]) async throws {
+    /// Starts the server on a free port; each request takes the next reply, then 500s.
+    public init(_ replies: [Reply]) async throws {
         let script = Script(replies)
         let router = Router()
         let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, context in
             let bytes = try await request.body.collect(upTo: 1 << 20)
-            let body = try JSONDecoder().decode(JSONValue.self, from: Data(buffer: bytes))
+            let body = try JSONDecoder().decode(JSONValue.self, from: Data(bytes.readableBytesView))
             var headers: [String: String] = [:]
             for field in request.headers { headers[field.name.canonicalName] = field.value }
             let received = ReceivedRequest(
@@ -67,15 +81,21 @@ final class FakeOpenAIServer: Sendable {
                 at: .now
             )
             switch script.next(received) {
-            case .status(let code, let retryAfter):
+            case .completion(let json):
+                return Response(
+                    status: .ok,
+                    headers: [.contentType: "application/json"],
+                    body: .init(byteBuffer: ByteBuffer(string: json))
+                )
+            case .status(let code, let retryAfter, let text):
                 var fields = HTTPFields()
                 if let retryAfter { fields[.retryAfter] = retryAfter }
                 return Response(
                     status: .init(code: code),
                     headers: fields,
-                    body: .init(byteBuffer: ByteBuffer(string: "{\"error\":\"scripted\"}"))
+                    body: .init(byteBuffer: ByteBuffer(string: text))
                 )
-            case .stream(let payloads, let done, let lead, let pause, let cut):
+            case .stream(let payloads, let done, let lead, let pause, let interval, let cut):
                 return Response(
                     status: .ok,
                     headers: [.contentType: "text/event-stream"],
@@ -85,6 +105,7 @@ final class FakeOpenAIServer: Sendable {
                             if let cut, index == cut { throw CutConnection() }
                             try await writer.write(ByteBuffer(string: "data: \(payload)\n\n"))
                             if index == 0, let pause { try await Task.sleep(for: pause) }
+                            if let interval, index < payloads.count - 1 { try await Task.sleep(for: interval) }
                         }
                         if done { try await writer.write(ByteBuffer(string: "data: [DONE]\n\n")) }
                         try await writer.finish(nil)
@@ -114,7 +135,7 @@ final class FakeOpenAIServer: Sendable {
         self.task = task
     }
 
-    func stop() async {
+    public func stop() async {
         task.cancel()
         _ = await task.result
     }
