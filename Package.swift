@@ -86,7 +86,9 @@ let package = Package(
         .executableTarget(
             name: "bedside",
             dependencies: [
+                "BedsideAgent",
                 "BedsideCore",
+                "BedsideOpenAI",
                 "BedsideServer",
                 "BedsideStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -102,6 +104,7 @@ let package = Package(
             dependencies: [
                 "BedsideCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),

@@ -20,9 +20,16 @@ public protocol LanguageModel: Sendable {
     /// The provider, e.g. `openai`, `azure` or `offline`, as shown in `openai_call` events.
     var providerName: String { get }
 
+    /// Where requests go (a base URL or deployment), never a credential; nil when local.
+    var endpoint: String? { get }
+
     /// Starts the request and streams the response.
     ///
     /// The request is sent when iteration begins. Cancelling the iterating task, or dropping
     /// the stream, stops the request and closes its connection promptly.
     func stream(_ request: ModelRequest) -> AsyncThrowingStream<ModelStreamEvent, any Error>
+}
+
+extension LanguageModel {
+    public var endpoint: String? { nil }
 }

@@ -22,3 +22,20 @@ public protocol Toolset: Sendable {
     /// promptly and throws `CancellationError`.
     func call(_ name: String, arguments: JSONValue) async throws -> ToolOutput
 }
+
+/// A toolset with no tools: the model answers from the conversation alone.
+public struct NoTools: Toolset {
+    public init() {}
+
+    public func definitions() async throws -> [ToolDefinition] { [] }
+
+    public func call(_ name: String, arguments: JSONValue) async throws -> ToolOutput {
+        throw ToolUnavailable(name: name)
+    }
+
+    /// The model asked for a tool that this toolset does not have.
+    public struct ToolUnavailable: Error, CustomStringConvertible {
+        public var name: String
+        public var description: String { "There is no tool named \(name)." }
+    }
+}

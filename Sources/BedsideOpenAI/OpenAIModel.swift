@@ -39,6 +39,13 @@ public final class OpenAIModel: LanguageModel {
     public var modelName: String { configuration.model }
     public var providerName: String { configuration.providerName }
 
+    public var endpoint: String? {
+        switch configuration.provider {
+        case .openAI(let baseURL, _): baseURL
+        case .azure(let endpoint, _, let deployment, _): "\(endpoint)/openai/deployments/\(deployment)"
+        }
+    }
+
     public func stream(_ request: ModelRequest) -> AsyncThrowingStream<ModelStreamEvent, any Error> {
         AsyncThrowingStream { continuation in
             let task = Task {

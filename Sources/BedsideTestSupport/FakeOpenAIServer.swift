@@ -1,6 +1,7 @@
 public import BedsideCore
 import Foundation
 import Hummingbird
+import Logging
 import Synchronization
 
 /// What the fake server does with one request.
@@ -116,13 +117,16 @@ public final class FakeOpenAIServer: Sendable {
         router.post("/v1/chat/completions", use: handler)
         router.post("/openai/deployments/:deployment/chat/completions", use: handler)
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        var logger = Logger(label: "fake-openai")
+        logger.logLevel = .critical  // a client that hangs up mid-stream is part of the script
         let app = Application(
             router: router,
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in
                 portContinuation.yield(channel.localAddress?.port ?? 0)
                 portContinuation.finish()
-            }
+            },
+            logger: logger
         )
         let task = Task {
             defer { portContinuation.finish() }

@@ -1,4 +1,7 @@
 import ArgumentParser
+import BedsideAgent
+import BedsideCore
+import BedsideOpenAI
 import BedsideServer
 import BedsideStore
 import Foundation
@@ -26,14 +29,36 @@ struct Bedside: AsyncParsableCommand {
         }
         let logger = Logger(label: "bedside")
         let store = try SQLiteEventStore(path: settings.databasePath)
+        let model = settings.model.map { OpenAIModel(configuration: $0) }
+        let runner: any TurnRunner
+        if let model {
+            runner = AgentTurnRunner(
+                model: model,
+                tools: NoTools(),
+                configuration: AgentMachine.Configuration(model: model.modelName, maxModelRequests: settings.agent.maxModelCalls),
+                toolTimeout: settings.agent.toolTimeout,
+                turnTimeout: settings.agent.turnTimeout,
+                historyCharacterBudget: settings.agent.historyCharacters
+            )
+            logger.info("Model: \(model.configuration.description)")
+        } else {
+            runner = UnconfiguredTurnRunner()
+            logger.notice("No model configured: set OPENAI_API_KEY (or OPENAI_BASE_URL, or the AZURE_OPENAI_* variables)")
+        }
         let server = buildApplication(
             configuration: settings.server,
-            dependencies: ServerDependencies(store: store, runner: UnconfiguredTurnRunner(), logger: logger)
+            dependencies: ServerDependencies(store: store, runner: runner, logger: logger)
         ) { port in
             let host = settings.server.host.contains(":") ? "[\(settings.server.host)]" : settings.server.host
             print("Bedside is running at http://\(host):\(port)/ (Ctrl-C to stop)")
             fflush(nil)  // the URL must show up at once even when stdout is a pipe
         }
-        try await server.run()
+        do {
+            try await server.run()
+        } catch {
+            try? await model?.shutdown()
+            throw error
+        }
+        try await model?.shutdown()
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BedsideOpenAI
 import BedsideServer
 import Foundation
 import Logging
@@ -38,10 +39,46 @@ struct Options: ParsableArguments {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. [env: BEDSIDE_LOG_LEVEL] (default: info)")
     var logLevel: String?
 
+    @Option(
+        help: """
+            Model provider: openai (OpenAI and compatible servers: OPENAI_API_KEY, OPENAI_BASE_URL) or azure \
+            (AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY, AZURE_OPENAI_DEPLOYMENT, OPENAI_API_VERSION). \
+            [env: BEDSIDE_LLM] (default: azure when AZURE_OPENAI_ENDPOINT is set, else openai when OPENAI_API_KEY \
+            or OPENAI_BASE_URL is, else none)
+            """
+    )
+    var llm: String?
+
+    @Option(help: "Model name sent to the provider. [env: BEDSIDE_MODEL] (default: gpt-4o-mini; Azure: the deployment)")
+    var model: String?
+
+    @Option(help: "Most model requests in one turn. [env: BEDSIDE_MAX_MODEL_CALLS] (default: 8)")
+    var maxModelCalls: Int?
+
+    @Option(help: "Seconds one tool call may run. [env: BEDSIDE_TOOL_TIMEOUT] (default: 30)")
+    var toolTimeout: Int?
+
+    @Option(help: "Seconds one turn may run. [env: BEDSIDE_TURN_TIMEOUT] (default: 300)")
+    var turnTimeout: Int?
+
+    @Option(help: "Characters of earlier conversation sent to the model. [env: BEDSIDE_HISTORY_CHARS] (default: 24000)")
+    var historyChars: Int?
+
     struct Settings {
         var server: ServerConfiguration
         var databasePath: String
         var logLevel: Logger.Level
+        /// The model to use; nil when none is configured.
+        var model: OpenAIConfiguration?
+        var agent: AgentSettings
+    }
+
+    /// Limits of the agent loop.
+    struct AgentSettings {
+        var maxModelCalls = 8
+        var toolTimeout = Duration.seconds(30)
+        var turnTimeout = Duration.seconds(300)
+        var historyCharacters = 24_000
     }
 
     /// Applies flags, then `environment`, then defaults; throws a usage error for bad values.
@@ -65,10 +102,25 @@ struct Options: ParsableArguments {
         guard let level = Logger.Level(rawValue: levelName.lowercased()) else {
             throw ValidationError("Unknown log level '\(levelName)'.")
         }
+        var agent = AgentSettings()
+        agent.maxModelCalls = try positive(maxModelCalls, "BEDSIDE_MAX_MODEL_CALLS", environment) ?? agent.maxModelCalls
+        agent.toolTimeout = try positive(toolTimeout, "BEDSIDE_TOOL_TIMEOUT", environment).map { .seconds($0) } ?? agent.toolTimeout
+        agent.turnTimeout = try positive(turnTimeout, "BEDSIDE_TURN_TIMEOUT", environment).map { .seconds($0) } ?? agent.turnTimeout
+        agent.historyCharacters = try positive(historyChars, "BEDSIDE_HISTORY_CHARS", environment) ?? agent.historyCharacters
+        var modelEnvironment = environment
+        if let llm { modelEnvironment["BEDSIDE_LLM"] = llm }
+        let modelConfiguration: OpenAIConfiguration?
+        do {
+            modelConfiguration = try OpenAIConfiguration.fromEnvironment(modelEnvironment, model: model)
+        } catch let error as OpenAIConfiguration.ConfigurationError {
+            throw ValidationError(error.message)
+        }
         return Settings(
             server: server,
             databasePath: database ?? environment["BEDSIDE_DATABASE"] ?? "./bedside.sqlite",
-            logLevel: level
+            logLevel: level,
+            model: modelConfiguration,
+            agent: agent
         )
     }
 

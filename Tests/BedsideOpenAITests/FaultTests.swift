@@ -111,7 +111,7 @@ import Testing
         try await model.shutdown()
     }
 
-    @Test func cancellingTheConsumerStopsQuickly() async throws {
+    @Test func cancelLatencyOfTheConsumerIsUnder100ms() async throws {
         let server = try await FakeOpenAIServer([.stream([textChunk("a"), textChunk("b")], pause: .seconds(5))])
         let configuration = OpenAIConfiguration(
             provider: .openAI(baseURL: server.baseURL, apiKey: "sk-test"),

@@ -76,7 +76,7 @@ import Testing
         try await server.stop()
     }
 
-    @Test func cancelStopsTheStreamAndKeepsThePartialReply() async throws {
+    @Test func cancelLatencyKeepsThePartialReply() async throws {
         let model = ScriptedModel([
             ScriptedModel.answer(String(repeating: "word ", count: 200), pieces: 200, usage: .zero, pause: .milliseconds(20))
         ])

@@ -33,6 +33,16 @@ func addRoutes(to router: Router<BasicRequestContext>, hub: SessionHub, upgradeC
         json.member("turn_runner", hub.runner.description)
         json.member("accepting_connections", !hub.isShuttingDown)
         json.endObject()
+        json.key("model")
+        if let model = hub.runner.languageModel {
+            json.beginObject()
+            json.member("provider", model.providerName)
+            json.member("name", model.modelName)
+            if let endpoint = model.endpoint { json.member("endpoint", endpoint) }
+            json.endObject()
+        } else {
+            json.null()
+        }
         json.member("active_sessions", Int64(hub.activeSessionCount))
         json.endObject()
         return Response.json(json.text, status: ready ? .ok : .serviceUnavailable)

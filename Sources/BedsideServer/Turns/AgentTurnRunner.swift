@@ -38,7 +38,9 @@ public struct AgentTurnRunner: TurnRunner {
         self.historyCharacterBudget = historyCharacterBudget
     }
 
-    public var description: String { "\(model.providerName) model \(model.modelName)" }
+    public var description: String { "agent with \(model.providerName) model \(model.modelName)" }
+
+    public var languageModel: (any LanguageModel)? { model }
 
     public func run(_ turn: TurnContext) async throws -> TurnUsage {
         let history = Self.history(from: try await turn.earlierEvents(), characterBudget: historyCharacterBudget)

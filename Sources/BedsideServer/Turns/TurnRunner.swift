@@ -12,8 +12,15 @@ public protocol TurnRunner: Sendable {
     /// A short description for `/ready` (e.g. the model in use).
     var description: String { get }
 
+    /// The language model turns use, shown by `/ready`; nil when there is none.
+    var languageModel: (any LanguageModel)? { get }
+
     /// Runs the turn; returns its token totals, if it used a model.
     func run(_ turn: TurnContext) async throws -> TurnUsage
+}
+
+extension TurnRunner {
+    public var languageModel: (any LanguageModel)? { nil }
 }
 
 /// Token totals of a turn, reported on its `completed` event.

@@ -2,7 +2,7 @@ import BedsideAgent
 import BedsideCore
 import Testing
 
-@Suite struct DriverCancellationTests {
+@Suite struct DriverCancelLatencyTests {
     @Test func cancelDuringTheModelStreamEndsTheTurnWithin100Milliseconds() async throws {
         let model = ScriptedModel([
             [.text("HbA1c was "), .event(.usage(TokenUsage(promptTokens: 40, completionTokens: 3))), .pause(.seconds(30))]
