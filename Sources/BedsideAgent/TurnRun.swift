@@ -87,7 +87,14 @@ struct TurnRun: Sendable {
             await withTaskGroup(of: AgentMachine.ToolOutcome?.self) { race in
                 race.addTask {
                     do {
-                        return .output(try await tools.call(name, arguments: arguments))
+                        // Tools that audit see which call they serve; the turn set the session.
+                        var context = ToolCallContext.current
+                        context?.toolCallID = id
+                        return .output(
+                            try await ToolCallContext.$current.withValue(context) {
+                                try await tools.call(name, arguments: arguments)
+                            }
+                        )
                     } catch {
                         return Task.isCancelled ? nil : .failed(message: String(describing: error))
                     }

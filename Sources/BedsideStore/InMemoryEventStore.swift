@@ -3,10 +3,11 @@ import Synchronization
 
 /// An ``EventStore`` in memory: the twin of ``SQLiteEventStore`` for tests, with the same
 /// behaviour (the shared store test suite runs against both).
-public final class InMemoryEventStore: EventStore {
+public final class InMemoryEventStore: EventStore, AccessAudit {
     private struct State {
         var events: [SessionID: [StoredEvent]] = [:]
         var openTurns: Set<UnfinishedTurn> = []
+        var audit: [SessionID: [AccessRecord]] = [:]
     }
 
     private let state = Mutex(State())
@@ -81,4 +82,12 @@ public final class InMemoryEventStore: EventStore {
     }
 
     public func ping() async throws {}
+
+    public func record(_ record: AccessRecord) async throws {
+        state.withLock { $0.audit[record.sessionID, default: []].append(record) }
+    }
+
+    public func records(in session: SessionID) async throws -> [AccessRecord] {
+        state.withLock { $0.audit[session] ?? [] }
+    }
 }

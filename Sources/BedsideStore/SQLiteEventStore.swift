@@ -7,7 +7,7 @@ import GRDB
 /// Each ``append(_:)`` is one transaction; with `synchronous = NORMAL` a commit costs no fsync,
 /// so a batch of events survives a process crash without paying for a disk flush per event.
 /// Readers run concurrently with the writer (WAL), so replay never waits for live appends.
-public final class SQLiteEventStore: EventStore {
+public final class SQLiteEventStore: EventStore, AccessAudit {
     private let pool: DatabasePool
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
@@ -51,7 +51,69 @@ public final class SQLiteEventStore: EventStore {
                     """
             )
         }
+        migrator.registerMigration("v2-access-audit") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE access_audit (
+                        id INTEGER PRIMARY KEY,
+                        session_id TEXT NOT NULL,
+                        turn_id TEXT,
+                        tool_call_id TEXT,
+                        tool TEXT NOT NULL,
+                        patient_ids TEXT NOT NULL,
+                        resources TEXT NOT NULL,
+                        time_us INTEGER NOT NULL
+                    );
+                    CREATE INDEX access_audit_session ON access_audit (session_id, id);
+                    """
+            )
+        }
         return migrator
+    }
+
+    public func record(_ record: AccessRecord) async throws {
+        let patients = try Self.jsonList(record.patientIDs)
+        let resources = try Self.jsonList(record.resources)
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO access_audit (session_id, turn_id, tool_call_id, tool, patient_ids, resources, time_us)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    record.sessionID.rawValue, record.turnID, record.toolCallID, record.tool, patients, resources,
+                    record.timeMicros,
+                ]
+            )
+        }
+    }
+
+    public func records(in session: SessionID) async throws -> [AccessRecord] {
+        try await pool.read { db in
+            let decoder = JSONDecoder()
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT turn_id, tool_call_id, tool, patient_ids, resources, time_us FROM access_audit
+                    WHERE session_id = ? ORDER BY id
+                    """,
+                arguments: [session.rawValue]
+            ).map { row in
+                AccessRecord(
+                    sessionID: session,
+                    turnID: row[0],
+                    toolCallID: row[1],
+                    tool: row[2],
+                    patientIDs: try decoder.decode([String].self, from: Data((row[3] as String).utf8)),
+                    resources: try decoder.decode([String].self, from: Data((row[4] as String).utf8)),
+                    timeMicros: row[5]
+                )
+            }
+        }
+    }
+
+    private static func jsonList(_ items: [String]) throws -> String {
+        String(decoding: try JSONEncoder().encode(items), as: UTF8.self)
     }
 
     public func append(_ events: [StoredEvent]) async throws {

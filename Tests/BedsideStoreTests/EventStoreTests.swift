@@ -116,6 +116,46 @@ import Testing
         try await store.ping()
     }
 
+    @Test(arguments: Kind.allCases)
+    func theAccessAuditKeepsEachSessionsRecordsInOrder(_ kind: Kind) async throws {
+        let (store, path) = try Self.makeStore(kind)
+        defer { Self.cleanup(path) }
+        let audit = try #require(store as? any AccessAudit)
+        let first = AccessRecord(
+            sessionID: alpha,
+            turnID: "t1",
+            toolCallID: "call_1",
+            tool: "find_patients",
+            patientIDs: [],
+            resources: ["Patient/p-1", "Patient/p-2"],
+            timeMicros: 1_000
+        )
+        let second = AccessRecord(
+            sessionID: alpha,
+            turnID: "t1",
+            toolCallID: nil,
+            tool: "search_clinical",
+            patientIDs: ["p-1"],
+            resources: ["Condition/c-1"],
+            timeMicros: 2_000
+        )
+        let other = AccessRecord(
+            sessionID: beta,
+            turnID: nil,
+            toolCallID: nil,
+            tool: "read_resource",
+            patientIDs: ["p-9"],
+            resources: ["Observation/o-\"quoted\""],
+            timeMicros: 3_000
+        )
+        try await audit.record(first)
+        try await audit.record(other)
+        try await audit.record(second)
+        #expect(try await audit.records(in: alpha) == [first, second])
+        #expect(try await audit.records(in: beta) == [other])
+        #expect(try await audit.records(in: SessionID("session-gamma")!).isEmpty)
+    }
+
     @Test func sqliteKeepsEverythingAcrossReopening() async throws {
         let (store, path) = try Self.makeStore(.sqlite)
         defer { Self.cleanup(path) }

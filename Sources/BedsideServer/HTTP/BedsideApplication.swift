@@ -13,11 +13,15 @@ public struct ServerDependencies: Sendable {
     /// What answers a message.
     public var runner: any TurnRunner
     public var logger: Logger
+    /// Where tools record the patient data they read, served at `GET /sessions/{id}/audit`.
+    /// Default: the store, when it keeps an audit.
+    public var audit: (any AccessAudit)?
 
-    public init(store: any EventStore, runner: any TurnRunner, logger: Logger) {
+    public init(store: any EventStore, runner: any TurnRunner, logger: Logger, audit: (any AccessAudit)? = nil) {
         self.store = store
         self.runner = runner
         self.logger = logger
+        self.audit = audit ?? (store as? any AccessAudit)
     }
 }
 
@@ -68,7 +72,7 @@ public func buildApplication(
     let connections = ConnectionHandler(hub: hub, limits: configuration.connectionLimits)
 
     let router = Router()
-    addRoutes(to: router, hub: hub, upgradeCheck: upgradeCheck)
+    addRoutes(to: router, hub: hub, audit: dependencies.audit, upgradeCheck: upgradeCheck)
 
     let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
     webSocketRouter.ws("/ws") { request, _ in

@@ -2,9 +2,14 @@ import BedsideCore
 import BedsideProtocol
 import Hummingbird
 
-/// The HTTP endpoints beside the socket: health, readiness, a session's history, and a
-/// diagnosis for `/ws` requests that are not upgrades.
-func addRoutes(to router: Router<BasicRequestContext>, hub: SessionHub, upgradeCheck: UpgradeCheck) {
+/// The HTTP endpoints beside the socket: health, readiness, a session's history and access
+/// audit, and a diagnosis for `/ws` requests that are not upgrades.
+func addRoutes(
+    to router: Router<BasicRequestContext>,
+    hub: SessionHub,
+    audit: (any AccessAudit)?,
+    upgradeCheck: UpgradeCheck
+) {
     // Middleware applies only to routes registered after it.
     router.add(middleware: ErrorBodyMiddleware())
     router.get("/health") { _, _ in
@@ -48,10 +53,37 @@ func addRoutes(to router: Router<BasicRequestContext>, hub: SessionHub, upgradeC
         return Response.json(json.text, status: ready ? .ok : .serviceUnavailable)
     }
 
-    router.get("/sessions/:id/events") { request, context in
-        guard let session = SessionID(context.parameters.get("id") ?? "") else {
-            throw APIError(.badRequest, .invalidSessionID, "The session id must be 8 to 128 characters of A-Z, a-z, 0-9, '_' or '-'.")
+    router.get("/sessions/:id/audit") { _, context in
+        let session = try sessionID(context)
+        let records = try await audit?.records(in: session) ?? []
+        var json = JSONWriter()
+        json.beginObject()
+        json.member("session_id", session.rawValue)
+        json.key("records")
+        json.beginArray()
+        for record in records {
+            json.beginObject()
+            json.member("time", Timestamp(microseconds: record.timeMicros).iso8601)
+            json.member("turn_id", record.turnID)
+            json.member("tool_call_id", record.toolCallID)
+            json.member("tool", record.tool)
+            json.key("patient_ids")
+            json.beginArray()
+            for id in record.patientIDs { json.string(id) }
+            json.endArray()
+            json.key("resources")
+            json.beginArray()
+            for reference in record.resources { json.string(reference) }
+            json.endArray()
+            json.endObject()
         }
+        json.endArray()
+        json.endObject()
+        return Response.json(json.text)
+    }
+
+    router.get("/sessions/:id/events") { request, context in
+        let session = try sessionID(context)
         let query = request.uri.queryParameters
         let after = try integer(query["after"], name: "after", default: 0, range: 0...Int64.max)
         let limit = try integer(query["limit"], name: "limit", default: 1000, range: 1...10_000)
@@ -74,6 +106,13 @@ func addRoutes(to router: Router<BasicRequestContext>, hub: SessionHub, upgradeC
         _ = try upgradeCheck.check(request)
         throw APIError(.upgradeRequired, .invalidMessage, "This endpoint speaks WebSocket: send an Upgrade request.")
     }
+}
+
+private func sessionID(_ context: BasicRequestContext) throws -> SessionID {
+    guard let session = SessionID(context.parameters.get("id") ?? "") else {
+        throw APIError(.badRequest, .invalidSessionID, "The session id must be 8 to 128 characters of A-Z, a-z, 0-9, '_' or '-'.")
+    }
+    return session
 }
 
 private func integer(_ raw: Substring?, name: String, default value: Int64, range: ClosedRange<Int64>) throws -> Int64 {

@@ -51,15 +51,18 @@ public struct AgentTurnRunner: TurnRunner {
             toolTimeout: toolTimeout,
             turnTimeout: turnTimeout
         )
-        let end = await driver.run(
-            history: history,
-            userMessage: turn.content,
-            messageID: "msg-\(turn.turnID)",
-            cancellationReason: { turn.cancellationReason },
-            emit: { event in
-                if let payload = Self.payload(for: event) { turn.emit(payload) }
-            }
-        )
+        let context = ToolCallContext(sessionID: turn.sessionID, turnID: turn.turnID)
+        let end = await ToolCallContext.$current.withValue(context) {
+            await driver.run(
+                history: history,
+                userMessage: turn.content,
+                messageID: "msg-\(turn.turnID)",
+                cancellationReason: { turn.cancellationReason },
+                emit: { event in
+                    if let payload = Self.payload(for: event) { turn.emit(payload) }
+                }
+            )
+        }
         switch end.outcome {
         case .completed:
             return TurnUsage(promptTokens: end.usage.promptTokens, completionTokens: end.usage.completionTokens)
