@@ -59,6 +59,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "BedsideFHIR",
+            dependencies: [
+                "BedsideCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "BedsideServer",
             dependencies: [
                 "BedsideAgent",
@@ -108,6 +116,12 @@ let package = Package(
                 "BedsideOpenAI",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
+            swiftSettings: testSettings
+        ),
+        .testTarget(
+            name: "BedsideFHIRTests",
+            dependencies: ["BedsideCore", "BedsideFHIR"],
+            resources: [.copy("Fixtures")],
             swiftSettings: testSettings
         ),
         .testTarget(
