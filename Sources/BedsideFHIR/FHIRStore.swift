@@ -121,3 +121,28 @@ public final class FHIRStore: Sendable {
         }
     }
 }
+
+/// Row counts of the store's tables: for health checks, metrics and tests.
+public struct FHIRStoreStatistics: Sendable, Equatable {
+    public let resources: Int
+    public let tokenRows: Int
+    public let stringRows: Int
+    public let dateRows: Int
+}
+
+extension FHIRStore {
+    /// How many resources and search rows the store holds.
+    public func statistics() throws -> FHIRStoreStatistics {
+        try Self.run {
+            try writer.read { db in
+                func count(_ table: String) throws -> Int { try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0 }
+                return FHIRStoreStatistics(
+                    resources: try count("resource"),
+                    tokenRows: try count("search_token"),
+                    stringRows: try count("search_string"),
+                    dateRows: try count("search_date")
+                )
+            }
+        }
+    }
+}

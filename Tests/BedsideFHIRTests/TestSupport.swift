@@ -9,9 +9,17 @@ enum Fixture {
         "patient-margie-hettinger", "patient-lean-davis", "patient-kallie-frami", "patient-carroll-ohara", "patient-cris-rath",
     ]
 
-    static func data(_ name: String) throws -> Data {
-        let url = try #require(Bundle.module.url(forResource: name, withExtension: "json", subdirectory: "Fixtures/synthea"))
+    static func data(_ name: String, folder: String = "synthea") throws -> Data {
+        let url = try #require(Bundle.module.url(forResource: name, withExtension: "json", subdirectory: "Fixtures/\(folder)"))
         return try Data(contentsOf: url)
+    }
+
+    /// A store holding the hand-written clinic bundle (patient p1) and the bare patient p2.
+    static func clinic() throws -> TemporaryStore {
+        let temporary = try TemporaryStore()
+        try temporary.store.importPatient(try data("clinic-bundle", folder: "handwritten"))
+        try temporary.store.importPatient(try data("patient-ana", folder: "handwritten"))
+        return temporary
     }
 
     /// The per-type counts of a bundle's entries, read straight from its JSON.
@@ -52,24 +60,26 @@ final class TemporaryStore {
 }
 
 extension FHIRStore {
-    /// Every row of every table, as text: two stores with equal dumps hold the same data.
+    /// Every stored resource of the usual types, page by page: two stores with equal dumps hold the same data.
     func dumpForTests() throws -> [String] {
         var lines: [String] = []
-        for type in try everyType() {
-            let page = try search(type: type, parameters: [("_count", "500"), ("_sort", "_id")])
-            lines += page.resources
+        for type in Fixture.types {
+            var offset: Int? = 0
+            while let current = offset {
+                let page = try search(type: type, parameters: [("_count", "500"), ("_sort", "_id"), ("_offset", String(current))])
+                lines += page.resources
+                offset = page.nextOffset
+            }
         }
         return lines
     }
+}
 
-    func everyType() throws -> [String] {
-        let known = [
-            "Patient", "Encounter", "Condition", "Observation", "MedicationRequest", "AllergyIntolerance", "Procedure",
-            "Immunization", "DiagnosticReport", "CarePlan", "CareTeam", "Claim", "ExplanationOfBenefit", "Organization",
-            "Practitioner",
-        ]
-        return known
-    }
+extension Fixture {
+    static let types = [
+        "Patient", "Encounter", "Condition", "Observation", "MedicationRequest", "AllergyIntolerance", "Procedure", "Immunization",
+        "DiagnosticReport", "CarePlan", "CareTeam", "Claim", "ExplanationOfBenefit", "Organization", "Practitioner",
+    ]
 }
 
 /// JSON text parsed for assertions.
