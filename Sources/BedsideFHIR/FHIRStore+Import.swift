@@ -8,6 +8,11 @@ public struct ImportResult: Sendable, Equatable {
     public let patientID: String
     /// How many resources of each type the input held (and the store now has from it).
     public let counts: [String: Int]
+
+    public init(patientID: String, counts: [String: Int]) {
+        self.patientID = patientID
+        self.counts = counts
+    }
 }
 
 extension FHIRStore {
