@@ -23,9 +23,12 @@ public enum SyntheticPopulation {
         let asOf = FHIRDate.start(referenceDate)! + 17 * 3600
         var plans: [ImportPlan] = []
         var unnamed = 0
-        for index in 0..<patients {
-            // One generator per patient: patient n is the same whatever the population size.
-            var patient = SyntheticPatient(random: SplitMix64(seed: seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15), asOf: asOf)
+        // Each patient draws from its own generator, seeded from this one. Seeding patients with
+        // `seed + n` instead would not do: SplitMix64 steps its state by a constant, so nearby
+        // seeds give overlapping sequences, and patients would share ids.
+        var seeds = SplitMix64(seed: seed)
+        for _ in 0..<patients {
+            var patient = SyntheticPatient(random: SplitMix64(seed: seeds.next()), asOf: asOf)
             let plan = try ImportPlan(patient.makeBundle()) {
                 unnamed += 1
                 return "synthetic-\(unnamed)"
