@@ -14,6 +14,11 @@ import Testing
         #expect(try second.store.dumpForTests() == dump)
         #expect(try second.store.statistics() == first.store.statistics())
 
+        // Patient n does not depend on how many come after it.
+        let fewer = try TemporaryStore()
+        try SyntheticPopulation.seed(into: fewer.store, patients: 5, seed: 42)
+        #expect(Set(try fewer.store.dumpForTests()).isSubset(of: Set(dump)))
+
         let other = try TemporaryStore()
         try SyntheticPopulation.seed(into: other.store, patients: 12, seed: 43)
         #expect(try other.store.dumpForTests() != dump)
@@ -60,6 +65,7 @@ import Testing
             }
             #expect(percentages.count == values.count)
             #expect(percentages.allSatisfy { $0 > 5 && $0 < 12 })
+            #expect(try #require(percentages.max()) >= 6.5)  // diagnosed at or above the diagnostic threshold
             let metformin = try temporary.store.search(
                 type: "MedicationRequest",
                 parameters: [("patient", patient), ("code", "http://www.nlm.nih.gov/research/umls/rxnorm|860975"), ("status", "active")]

@@ -26,7 +26,7 @@ struct SyntheticPatient {
         patientID = random.uuid()
         self.asOf = asOf
         female = random.chance(0.52)
-        let age = random.chance(0.7) ? random.int(40...88) : random.int(18...39)
+        let age = random.chance(0.7) ? random.int(40...88) : random.int(20...39)
         birth = asOf - Int64(age * 365 + random.int(0...364)) * 86_400
         bundle = SyntheticBundle(random: random, patientID: patientID)
     }
@@ -210,10 +210,11 @@ struct SyntheticPatient {
 
     private mutating func addAcuteIllnesses(between start: Int64, and end: Int64) {
         for _ in 0..<random.int(0...3) {
-            let (code, days) = random.pick(Catalog.acute)
-            let onset = start + Int64(random.int(0...Int((end - start) / 86_400))) * 86_400 + Int64(random.int(8 * 60...18 * 60)) * 60
+            let (code, duration) = random.pick(Catalog.acute)
+            let span = max(0, Int((end - start) / 86_400) - 1)
+            let onset = start + Int64(random.int(0...span)) * 86_400 + Int64(random.int(8 * 60...18 * 60)) * 60
             let encounter = bundle.encounter(Catalog.symptomVisit, start: onset, reason: code)
-            let resolved = onset + Int64(random.int(days)) * 86_400
+            let resolved = onset + Int64(random.int(duration)) * 86_400
             bundle.condition(code, encounter: encounter, onset: onset, abatement: resolved < asOf ? resolved : nil)
             if random.chance(0.6) {
                 bundle.medication(Catalog.acetaminophen, encounter: encounter, authored: onset, active: false, reason: code)

@@ -3,7 +3,7 @@ import BedsideCore
 /// Seeds a store with synthetic patients whose records read like a primary-care chart.
 ///
 /// Deterministic: the same `seed` and count give byte-identical stores, because every choice comes
-/// from ``SplitMix64`` and every timestamp from a fixed reference date (``referenceDate``), never
+/// from a seeded SplitMix64 generator and every timestamp from a fixed reference date (``referenceDate``), never
 /// from the clock. Each patient is a transaction Bundle that goes through the same planning as
 /// ``FHIRStore/importPatient(_:maxBytes:)``; patients are written in batches of 50 per transaction.
 ///
