@@ -59,6 +59,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "BedsideFHIR",
+            dependencies: [
+                "BedsideCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "BedsideServer",
             dependencies: [
                 "BedsideAgent",
@@ -120,6 +128,12 @@ let package = Package(
                 "BedsideOpenAI",
                 "BedsideTestSupport",
             ],
+            swiftSettings: testSettings
+        ),
+        .testTarget(
+            name: "BedsideFHIRTests",
+            dependencies: ["BedsideCore", "BedsideFHIR"],
+            resources: [.copy("Fixtures")],
             swiftSettings: testSettings
         ),
         .testTarget(

@@ -1,0 +1,98 @@
+import BedsideCore
+public import Foundation
+import GRDB
+
+/// The outcome of a successful import.
+public struct ImportResult: Sendable, Equatable {
+    /// The id of the imported Patient.
+    public let patientID: String
+    /// How many resources of each type the input held (and the store now has from it).
+    public let counts: [String: Int]
+
+    public init(patientID: String, counts: [String: Int]) {
+        self.patientID = patientID
+        self.counts = counts
+    }
+}
+
+extension FHIRStore {
+    /// The default size limit of one import: 16 MiB, ten times the largest Synthea patient Bedside ships.
+    public static let defaultMaxImportBytes = 16 << 20
+
+    /// Imports a `Patient`, or a transaction, batch or collection `Bundle` holding exactly one Patient.
+    ///
+    /// All or nothing: the resources are written in one transaction, after every reference has been
+    /// resolved (`urn:uuid:` references become `Type/id`); importing the same ids again replaces
+    /// the resources and their search rows. Throws ``FHIRImportError`` and stores nothing when the
+    /// input is refused.
+    @discardableResult
+    public func importPatient(_ json: Data, maxBytes: Int = FHIRStore.defaultMaxImportBytes) throws -> ImportResult {
+        guard json.count <= maxBytes else {
+            throw FHIRImportError(
+                status: 413,
+                .tooCostly,
+                "The import is \(json.count) bytes, over the limit of \(maxBytes) bytes."
+            )
+        }
+        let root: JSONValue
+        do {
+            root = try FHIRJSON.parse(json)
+        } catch {
+            throw FHIRImportError(status: 400, .invalid, "The body is not valid JSON: \(error.localizedDescription)")
+        }
+        guard root.objectValue != nil else {
+            throw FHIRImportError(.structure, "The body is JSON \(root.typeName), not a FHIR resource object.")
+        }
+        let plan = try ImportPlan(root, newID: { UUID().uuidString.lowercased() })
+        try write([plan], lastUpdated: FHIRDate.iso(Int64(now().timeIntervalSince1970.rounded(.down))))
+        return ImportResult(patientID: plan.patientID, counts: plan.counts)
+    }
+
+    /// Writes planned imports in one transaction; a reference the store cannot resolve rolls all back.
+    func write(_ plans: [ImportPlan], lastUpdated: String) throws {
+        try Self.run {
+            try writer.write { db in
+                for plan in plans {
+                    try Self.checkReferences(plan, in: db)
+                    for resource in plan.resources {
+                        try Self.store(resource, lastUpdated: lastUpdated, in: db)
+                    }
+                }
+            }
+        }
+    }
+
+    private static func checkReferences(_ plan: ImportPlan, in db: Database) throws {
+        let exists = try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM resource WHERE type = ? AND id = ?)")
+        for reference in plan.externalReferences {
+            guard try Bool.fetchOne(exists, arguments: [reference.type, reference.id]) == true else {
+                throw FHIRImportError(
+                    .notFound,
+                    "\(reference.from) refers to \(reference.reference), which is neither in the bundle nor in the store."
+                )
+            }
+        }
+    }
+
+    private static func store(_ resource: ImportPlan.Resource, lastUpdated: String, in db: Database) throws {
+        let key: StatementArguments = [resource.type, resource.id]
+        for table in ["search_token", "search_string", "search_date"] {
+            try db.cachedStatement(sql: "DELETE FROM \(table) WHERE type = ? AND id = ?").execute(arguments: key)
+        }
+        try db.cachedStatement(
+            sql: "INSERT OR REPLACE INTO resource (type, id, patient_id, json, last_updated) VALUES (?, ?, ?, ?, ?)"
+        ).execute(arguments: [resource.type, resource.id, resource.patientID, resource.json, lastUpdated])
+        let token = try db.cachedStatement(sql: "INSERT INTO search_token (type, id, param, system, code) VALUES (?, ?, ?, ?, ?)")
+        for row in resource.index.tokens {
+            try token.execute(arguments: [resource.type, resource.id, row.param, row.system, row.code])
+        }
+        let text = try db.cachedStatement(sql: "INSERT INTO search_string (type, id, param, value, raw) VALUES (?, ?, ?, ?, ?)")
+        for row in resource.index.texts {
+            try text.execute(arguments: [resource.type, resource.id, row.param, row.normalized, row.raw])
+        }
+        let date = try db.cachedStatement(sql: #"INSERT INTO search_date (type, id, param, start, "end") VALUES (?, ?, ?, ?, ?)"#)
+        for row in resource.index.dates {
+            try date.execute(arguments: [resource.type, resource.id, row.param, row.start, row.end])
+        }
+    }
+}

@@ -1,0 +1,37 @@
+import GRDB
+
+extension FHIRStore {
+    /// Searches resources of `type`, FHIR REST style.
+    ///
+    /// Supports `_id`, `_lastUpdated`, `patient`/`subject` (clinical types), the type's own
+    /// parameters (see `SearchParameterCatalog`), `_count` (default 50, at most 500), `_offset`
+    /// and `_sort`. An unknown parameter or unreadable value throws ``FHIRStoreError``.
+    ///
+    /// ```swift
+    /// let page = try store.search(type: "Observation", parameters: [("patient", id), ("code", "http://loinc.org|4548-4"), ("_sort", "-date")])
+    /// ```
+    public func search(type: String, parameters: [(name: String, value: String)]) throws -> FHIRSearchResult {
+        let query = try SearchQuery(type: type, parameters: parameters)
+        return try Self.run {
+            try writer.read { db in
+                let total = try Int.fetchOne(
+                    db,
+                    sql: "SELECT COUNT(*) FROM resource r WHERE \(query.whereClause)",
+                    arguments: query.arguments
+                )!
+                var resources: [String] = []
+                if query.count > 0 {
+                    var arguments = query.arguments
+                    arguments += [query.count, query.offset]
+                    resources = try String.fetchAll(
+                        db,
+                        sql: "SELECT r.json FROM resource r WHERE \(query.whereClause) ORDER BY \(query.orderClause) LIMIT ? OFFSET ?",
+                        arguments: arguments
+                    )
+                }
+                let next = query.offset + query.count
+                return FHIRSearchResult(resources: resources, total: total, nextOffset: query.count > 0 && next < total ? next : nil)
+            }
+        }
+    }
+}
