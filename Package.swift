@@ -132,7 +132,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BedsideFHIRTests",
-            dependencies: ["BedsideCore", "BedsideFHIR"],
+            dependencies: ["BedsideAgent", "BedsideCore", "BedsideFHIR"],
             resources: [.copy("Fixtures")],
             swiftSettings: testSettings
         ),
