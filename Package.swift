@@ -152,6 +152,7 @@ let package = Package(
                 "BedsideCore",
                 "BedsideProtocol",
                 "BedsideAgent",
+                "BedsideFHIR",
                 "BedsideOpenAI",
                 "BedsideServer",
                 "BedsideStore",
