@@ -62,7 +62,10 @@ let package = Package(
             name: "BedsideFHIR",
             dependencies: [
                 "BedsideCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),
@@ -132,7 +135,13 @@ let package = Package(
         ),
         .testTarget(
             name: "BedsideFHIRTests",
-            dependencies: ["BedsideAgent", "BedsideCore", "BedsideFHIR"],
+            dependencies: [
+                "BedsideAgent",
+                "BedsideCore",
+                "BedsideFHIR",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             resources: [.copy("Fixtures")],
             swiftSettings: testSettings
         ),

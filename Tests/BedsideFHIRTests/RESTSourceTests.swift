@@ -1,0 +1,218 @@
+import BedsideCore
+import BedsideFHIR
+import Foundation
+import Hummingbird
+import Logging
+import Synchronization
+import Testing
+
+/// A FHIR REST server on 127.0.0.1 that answers reads and searches from an embedded store, with
+/// a client-credentials token endpoint, the way Aidbox is reached.
+final class FakeFHIRServer: Sendable {
+    let port: Int
+    private let task: Task<Void, any Error>
+    private let counter: Counter
+    /// How many tokens have been asked for.
+    var tokens: Int { counter.value.load(ordering: .relaxed) }
+
+    final class Counter: Sendable {
+        let value = Atomic(0)
+    }
+
+    var baseURL: String { "http://127.0.0.1:\(port)/fhir" }
+    var tokenURL: String { "http://127.0.0.1:\(port)/auth/token" }
+
+    init(store: FHIRStore, delay: Duration? = nil) async throws {
+        let router = Router()
+        let tokenRequests = Counter()
+        let outcome = Self.outcome
+        let authorized = Self.authorized
+        router.post("/auth/token") { request, _ -> Response in
+            tokenRequests.value.add(1, ordering: .relaxed)
+            let form = String(buffer: try await request.body.collect(upTo: 4096))
+            guard form.contains("grant_type=client_credentials"), form.contains("client_id=bedside"), form.contains("client_secret=s3cret")
+            else { return Response(status: .unauthorized) }
+            return Response(
+                status: .ok,
+                headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: #"{"access_token":"token-1","token_type":"Bearer","expires_in":3600}"#))
+            )
+        }
+        router.get("/fhir/:type/:id") { request, context -> Response in
+            if let delay { try await Task.sleep(for: delay) }
+            guard authorized(request) else { return outcome(.unauthorized, "Access denied") }
+            guard let json = try store.read(type: context.parameters.get("type") ?? "", id: context.parameters.get("id") ?? "") else {
+                return outcome(.notFound, "Resource not found")
+            }
+            return Response(
+                status: .ok,
+                headers: [.contentType: "application/fhir+json"],
+                body: .init(byteBuffer: ByteBuffer(string: json))
+            )
+        }
+        router.get("/fhir/:type") { request, context -> Response in
+            if let delay { try await Task.sleep(for: delay) }
+            guard authorized(request) else { return outcome(.unauthorized, "Access denied") }
+            let parameters = request.uri.queryParameters.map { (name: String($0.key), value: String($0.value)) }
+            let result: FHIRSearchResult
+            do {
+                result = try store.search(type: context.parameters.get("type") ?? "", parameters: parameters)
+            } catch {
+                return outcome(.badRequest, "\(error)")
+            }
+            var body = #"{"resourceType":"Bundle","type":"searchset","total":\#(result.total),"link":["#
+            body += #"{"relation":"self","url":"x"}"#
+            if result.nextOffset != nil { body += #",{"relation":"next","url":"y"}"# }
+            body += #"],"entry":["#
+            body += result.resources.map { #"{"resource":\#($0),"search":{"mode":"match"}}"# }.joined(separator: ",")
+            body += "]}"
+            return Response(
+                status: .ok,
+                headers: [.contentType: "application/fhir+json"],
+                body: .init(byteBuffer: ByteBuffer(string: body))
+            )
+        }
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        var logger = Logger(label: "fake-fhir")
+        logger.logLevel = .critical
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in
+                portContinuation.yield(channel.localAddress?.port ?? 0)
+                portContinuation.finish()
+            },
+            logger: logger
+        )
+        task = Task {
+            defer { portContinuation.finish() }
+            try await app.runService()
+        }
+        var iterator = ports.makeAsyncIterator()
+        port = try #require(await iterator.next())
+        counter = tokenRequests
+    }
+
+    @Sendable static func outcome(_ status: HTTPResponse.Status, _ text: String) -> Response {
+        let body = #"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"processing","diagnostics":"\#(text)"}]}"#
+        return Response(status: status, headers: [.contentType: "application/fhir+json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    @Sendable static func authorized(_ request: Request) -> Bool { request.headers[.authorization] == "Bearer token-1" }
+
+    func stop() async {
+        task.cancel()
+        _ = await task.result
+    }
+}
+
+/// The same FHIR tools over a FHIR REST server answer exactly as over the embedded store.
+@Suite struct RESTSourceTests {
+    let temporary: TemporaryStore
+    let lean: String
+
+    init() throws {
+        temporary = try TemporaryStore()
+        let data = try Fixture.data("patient-lean-davis")
+        try temporary.store.importPatient(data)
+        try temporary.store.importPatient(try Fixture.data("patient-carroll-ohara"))
+        lean = try Fixture.patientID(data)
+    }
+
+    @Test func toolsOverRESTMatchToolsOverTheEmbeddedStore() async throws {
+        let server = try await FakeFHIRServer(store: temporary.store)
+        let source = RESTFHIRSource(
+            configuration: FHIRServerConfiguration(
+                baseURL: server.baseURL + "/",
+                authentication: .clientCredentials(tokenURL: server.tokenURL, clientID: "bedside", secret: "s3cret")
+            )
+        )
+        let remote = FHIRTools(source: source)
+        let local = FHIRTools(source: EmbeddedFHIRSource(store: temporary.store))
+        let calls: [(String, JSONValue)] = [
+            ("find_patients", .object(["name": .string("lean davis")])),
+            ("patient_summary", .object(["patient_id": .string(lean)])),
+            ("search_clinical", .object(["patient_id": .string(lean), "resource_type": .string("Observation"), "count": .integer(5)])),
+            (
+                "search_clinical",
+                .object(["patient_id": .string(lean), "resource_type": .string("Condition"), "date_from": .string("2000")])
+            ),
+            ("observation_trend", .object(["patient_id": .string(lean), "code": .string("http://loinc.org|29463-7")])),
+            ("read_resource", .object(["resource_type": .string("Patient"), "id": .string(lean)])),
+            ("read_resource", .object(["resource_type": .string("Patient"), "id": .string("missing")])),
+        ]
+        for (name, arguments) in calls {
+            let expected = try await local.call(name, arguments: arguments)
+            let actual = try await remote.call(name, arguments: arguments)
+            #expect(actual == expected, "\(name) \(arguments)")
+        }
+        #expect(server.tokens == 1)  // the token is cached across calls
+        try await source.shutdown()
+        await server.stop()
+    }
+
+    @Test func faultsAreErrorsThatSayWhatToCheck() async throws {
+        let server = try await FakeFHIRServer(store: temporary.store)
+        let wrongToken = RESTFHIRSource(configuration: FHIRServerConfiguration(baseURL: server.baseURL, authentication: .bearer("nope")))
+        await #expect(throws: FHIRServerError.self) { _ = try await wrongToken.page(type: "Patient", parameters: []) }
+        do {
+            _ = try await wrongToken.page(type: "Patient", parameters: [])
+        } catch let error as FHIRServerError {
+            #expect(error.message == "401 from the FHIR server: check BEDSIDE_FHIR_TOKEN or the client credentials: Access denied")
+        }
+        let badCredentials = RESTFHIRSource(
+            configuration: FHIRServerConfiguration(
+                baseURL: server.baseURL,
+                authentication: .clientCredentials(tokenURL: server.tokenURL, clientID: "bedside", secret: "wrong")
+            )
+        )
+        await #expect(throws: FHIRServerError.self) { _ = try await badCredentials.resource(type: "Patient", id: lean) }
+        let url = server.baseURL
+        try await wrongToken.shutdown()
+        try await badCredentials.shutdown()
+        await server.stop()
+        let down = RESTFHIRSource(configuration: FHIRServerConfiguration(baseURL: url))
+        do {
+            _ = try await down.resource(type: "Patient", id: lean)
+            Issue.record("a stopped server answered")
+        } catch let error as FHIRServerError {
+            #expect(error.message.hasPrefix("Cannot reach the FHIR server at \(url): is it running?"))
+        }
+        try await down.shutdown()
+    }
+
+    @Test func aSlowServerTimesOut() async throws {
+        let server = try await FakeFHIRServer(store: temporary.store, delay: .seconds(3))
+        let source = RESTFHIRSource(
+            configuration: FHIRServerConfiguration(baseURL: server.baseURL, authentication: .bearer("token-1"), timeout: .milliseconds(300))
+        )
+        let tools = FHIRTools(source: source)
+        let clock = ContinuousClock()
+        let start = clock.now
+        await #expect(throws: FHIRServerError.self) {
+            _ = try await tools.call("find_patients", arguments: .object(["name": .string("lean")]))
+        }
+        #expect(clock.now - start < .seconds(5))
+        try await source.shutdown()
+        await server.stop()
+    }
+
+    @Test func configurationFromTheEnvironment() throws {
+        #expect(try FHIRServerConfiguration.fromEnvironment([:]) == nil)
+        #expect(
+            try FHIRServerConfiguration.fromEnvironment(["BEDSIDE_FHIR_URL": "http://h/fhir/", "BEDSIDE_FHIR_TOKEN": "t"])
+                == FHIRServerConfiguration(baseURL: "http://h/fhir", authentication: .bearer("t"))
+        )
+        let aidbox = try FHIRServerConfiguration.fromEnvironment([
+            "BEDSIDE_FHIR_URL": "https://box/fhir", "BEDSIDE_FHIR_CLIENT_ID": "c", "BEDSIDE_FHIR_CLIENT_SECRET": "s",
+            "BEDSIDE_FHIR_TOKEN_URL": "https://box/auth/token",
+        ])
+        #expect(aidbox?.authentication == .clientCredentials(tokenURL: "https://box/auth/token", clientID: "c", secret: "s"))
+        #expect(throws: FHIRServerConfiguration.ConfigurationError.self) {
+            _ = try FHIRServerConfiguration.fromEnvironment(["BEDSIDE_FHIR_URL": "https://box/fhir", "BEDSIDE_FHIR_CLIENT_ID": "c"])
+        }
+        #expect(throws: FHIRServerConfiguration.ConfigurationError.self) {
+            _ = try FHIRServerConfiguration.fromEnvironment(["BEDSIDE_FHIR_URL": "box"])
+        }
+    }
+}
