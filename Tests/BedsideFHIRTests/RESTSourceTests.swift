@@ -38,6 +38,32 @@ final class FakeFHIRServer: Sendable {
                 body: .init(byteBuffer: ByteBuffer(string: #"{"access_token":"token-1","token_type":"Bearer","expires_in":3600}"#))
             )
         }
+        // A transaction: its resources are imported into the store as one collection, all or nothing.
+        router.post("/fhir") { request, _ -> Response in
+            guard authorized(request) else { return outcome(.unauthorized, "Access denied") }
+            let bundle = try FHIRJSON.parse(Data(try await request.body.collect(upTo: 64 << 20).readableBytesView))
+            guard bundle["type"] == .string("transaction"), case .array(let entries)? = bundle["entry"] else {
+                return outcome(.badRequest, "Expected a transaction Bundle")
+            }
+            guard entries.allSatisfy({ $0["request"]?["method"] == .string("PUT") }) else {
+                return outcome(.badRequest, "Expected PUT entries")
+            }
+            let collection = JSONValue.object([
+                "resourceType": .string("Bundle"), "type": .string("collection"),
+                "entry": .array(entries.map { .object(["resource": $0["resource"] ?? .null]) }),
+            ])
+            do {
+                try store.importPatient(Data(FHIRJSON.text(collection).utf8))
+            } catch let error as FHIRImportError {
+                return outcome(.unprocessableContent, error.message)
+            }
+            let body = #"{"resourceType":"Bundle","type":"transaction-response","entry":[]}"#
+            return Response(
+                status: .ok,
+                headers: [.contentType: "application/fhir+json"],
+                body: .init(byteBuffer: ByteBuffer(string: body))
+            )
+        }
         router.get("/fhir/:type/:id") { request, context -> Response in
             if let delay { try await Task.sleep(for: delay) }
             guard authorized(request) else { return outcome(.unauthorized, "Access denied") }
@@ -147,6 +173,45 @@ final class FakeFHIRServer: Sendable {
             #expect(actual == expected, "\(name) \(arguments)")
         }
         #expect(server.tokens == 1)  // the token is cached across calls
+        try await source.shutdown()
+        await server.stop()
+    }
+
+    @Test func importWritesOneTransactionThatTheToolsThenRead() async throws {
+        let remote = try TemporaryStore()
+        let server = try await FakeFHIRServer(store: remote.store)
+        let source = RESTFHIRSource(configuration: FHIRServerConfiguration(baseURL: server.baseURL, authentication: .bearer("token-1")))
+        let data = try Fixture.data("patient-cris-rath")  // a batch bundle
+        let result = try await source.importPatient(data)
+        #expect(result.patientID == (try Fixture.patientID(data)))
+        #expect(result.counts == (try Fixture.expectedCounts(data)))
+        #expect(try remote.store.counts(patientID: result.patientID)["Condition"] == 4)
+        // Importing again updates: the server holds each resource once.
+        try await source.importPatient(data)
+        #expect(try remote.store.statistics().resources == result.counts.values.reduce(0, +))
+        let found = try await FHIRTools(source: source).call("find_patients", arguments: .object(["name": .string("cris rath")]))
+        #expect(found.content.contains(result.patientID))
+
+        // A reference to a patient the server does not hold: the server refuses, nothing changes.
+        let orphan =
+            Data(
+                #"{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient","id":"p-new"}},"#.utf8
+            )
+            + Data(
+                #"{"resource":{"resourceType":"Condition","id":"c-x","subject":{"reference":"Patient/p-new"},"asserter":{"reference":"Practitioner/nobody"}}}]}"#
+                    .utf8
+            )
+        do {
+            try await source.importPatient(orphan)
+            Issue.record("the import of a dangling reference succeeded")
+        } catch let error as FHIRImportError {
+            #expect(error.status == 422)
+            #expect(error.message.contains("refused the transaction (422)"))
+            #expect(error.message.contains("Practitioner/nobody"))
+        }
+        #expect(try remote.store.read(type: "Patient", id: "p-new") == nil)
+        // Input the importer refuses never reaches the server.
+        await #expect(throws: FHIRImportError.self) { try await source.importPatient(Data("not json".utf8)) }
         try await source.shutdown()
         await server.stop()
     }

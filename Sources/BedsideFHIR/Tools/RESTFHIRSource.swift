@@ -66,11 +66,11 @@ public final class RESTFHIRSource: FHIRDataSource {
     private func get(_ url: String) async throws -> (Int, ByteBuffer) {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "Accept", value: "application/fhir+json")
-        if let authorization = try await authorization() { request.headers.add(name: "Authorization", value: authorization) }
+        if let authorization = try await authorizationHeader() { request.headers.add(name: "Authorization", value: authorization) }
         return try await send(request, to: configuration.baseURL)
     }
 
-    private func send(_ request: HTTPClientRequest, to server: String) async throws -> (Int, ByteBuffer) {
+    func send(_ request: HTTPClientRequest, to server: String) async throws -> (Int, ByteBuffer) {
         let timeout = configuration.timeout
         do {
             let (seconds, attoseconds) = timeout.components
@@ -89,7 +89,7 @@ public final class RESTFHIRSource: FHIRDataSource {
         }
     }
 
-    private func check(_ status: Int, _ body: ByteBuffer) throws {
+    func check(_ status: Int, _ body: ByteBuffer) throws {
         guard !(200..<300).contains(status) else { return }
         let detail = Self.diagnostics(body).map { ": \($0)" } ?? ""
         switch status {
@@ -123,7 +123,7 @@ public final class RESTFHIRSource: FHIRDataSource {
 
     // MARK: - Authentication
 
-    private func authorization() async throws -> String? {
+    func authorizationHeader() async throws -> String? {
         switch configuration.authentication {
         case .none: return nil
         case .bearer(let value): return "Bearer \(value)"
