@@ -99,6 +99,7 @@ let package = Package(
             dependencies: [
                 "BedsideAgent",
                 "BedsideCore",
+                "BedsideFHIR",
                 "BedsideOpenAI",
                 "BedsideServer",
                 "BedsideStore",
@@ -166,6 +167,7 @@ let package = Package(
                 "BedsideServer",
                 "BedsideStore",
                 "BedsideTestSupport",
+                "bedside",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),

@@ -16,6 +16,8 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case invalidSessionID = "invalid_session_id"
     case originNotAllowed = "origin_not_allowed"
     case notFound = "not_found"
+    case invalidPatientID = "invalid_patient_id"
+    case clinicalDataUnavailable = "clinical_data_unavailable"
 
     /// Whether the error answers one connection's own frame. Such errors go to that connection
     /// only, carry no `seq` and are not part of the session's history.

@@ -15,7 +15,8 @@ struct Bedside: AsyncParsableCommand {
         commandName: "bedside",
         abstract: "Chat with an AI agent over clinical FHIR data, with every step shown live.",
         discussion: "Every option can also be set by the environment variable shown; a flag wins over the environment.",
-        version: BedsideVersion.current
+        version: BedsideVersion.current,
+        subcommands: [ImportCommand.self]
     )
 
     @OptionGroup var options: Options
@@ -29,6 +30,7 @@ struct Bedside: AsyncParsableCommand {
         }
         let logger = Logger(label: "bedside")
         let store = try SQLiteEventStore(path: settings.databasePath)
+        let clinicalData = try await openClinicalData(settings.clinical, logger: logger)
         let model = settings.model.map { OpenAIModel(configuration: $0) }
         let runner: any TurnRunner
         if let model {
@@ -47,7 +49,12 @@ struct Bedside: AsyncParsableCommand {
         }
         let server = buildApplication(
             configuration: settings.server,
-            dependencies: ServerDependencies(store: store, runner: runner, logger: logger)
+            dependencies: ServerDependencies(
+                store: store,
+                runner: runner,
+                logger: logger,
+                patients: FHIRPatientRecords(store: clinicalData, maxImportBytes: settings.clinical.maxImportBytes)
+            )
         ) { port in
             let host = settings.server.host.contains(":") ? "[\(settings.server.host)]" : settings.server.host
             print("Bedside is running at http://\(host):\(port)/ (Ctrl-C to stop)")

@@ -36,6 +36,11 @@ struct Options: ParsableArguments {
     @Option(help: "Invalid frames tolerated in a burst before closing (1008). [env: BEDSIDE_MAX_VIOLATIONS] (default: 10)")
     var maxViolations: Int?
 
+    @Option(help: "Synthetic patients seeded into an empty FHIR store at start; 0 seeds none. [env: BEDSIDE_SEED_PATIENTS] (default: 100)")
+    var seedPatients: Int?
+
+    @OptionGroup var clinical: ClinicalDataOptions
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. [env: BEDSIDE_LOG_LEVEL] (default: info)")
     var logLevel: String?
 
@@ -71,6 +76,7 @@ struct Options: ParsableArguments {
         /// The model to use; nil when none is configured.
         var model: OpenAIConfiguration?
         var agent: AgentSettings
+        var clinical: ClinicalDataSettings
     }
 
     /// Limits of the agent loop.
@@ -98,6 +104,8 @@ struct Options: ParsableArguments {
             try positive(maxContentChars, "BEDSIDE_MAX_CONTENT_CHARS", environment) ?? server.maxContentCharacters
         server.outboxCapacity = try positive(outboxCapacity, "BEDSIDE_OUTBOX_CAPACITY", environment) ?? server.outboxCapacity
         server.maxViolations = try positive(maxViolations, "BEDSIDE_MAX_VIOLATIONS", environment) ?? server.maxViolations
+        let clinical = try self.clinical.resolve(environment: environment, seedPatients: seedPatients)
+        server.maxImportBytes = clinical.maxImportBytes
         let levelName = logLevel ?? environment["BEDSIDE_LOG_LEVEL"] ?? "info"
         guard let level = Logger.Level(rawValue: levelName.lowercased()) else {
             throw ValidationError("Unknown log level '\(levelName)'.")
@@ -120,7 +128,8 @@ struct Options: ParsableArguments {
             databasePath: database ?? environment["BEDSIDE_DATABASE"] ?? "./bedside.sqlite",
             logLevel: level,
             model: modelConfiguration,
-            agent: agent
+            agent: agent,
+            clinical: clinical
         )
     }
 
@@ -141,4 +150,26 @@ struct Options: ParsableArguments {
 
 enum ProcessEnvironment {
     static var current: [String: String] { ProcessInfo.processInfo.environment }
+}
+
+/// Reads an integer option: the flag, else its environment variable.
+enum EnvironmentValue {
+    /// Throws a usage error for a variable that is not an integer, or a value below `minimum`.
+    static func integer(_ flag: Int?, _ name: String, _ environment: [String: String], minimum: Int) throws -> Int? {
+        let value: Int
+        if let flag {
+            value = flag
+        } else if let raw = environment[name] {
+            guard let parsed = Int(raw) else {
+                throw ValidationError("The environment variable \(name) must be an integer, not '\(raw)'.")
+            }
+            value = parsed
+        } else {
+            return nil
+        }
+        guard value >= minimum else {
+            throw ValidationError("\(flag == nil ? name : "The flag") must be an integer of at least \(minimum), not \(value).")
+        }
+        return value
+    }
 }

@@ -25,6 +25,9 @@ public struct ServerConfiguration: Sendable {
     /// Invalid frames tolerated in a burst (one is forgiven per second) before the connection is
     /// closed with 1008. `--max-violations`, `BEDSIDE_MAX_VIOLATIONS`; default 10.
     public var maxViolations: Int
+    /// Largest body of `POST /patient`, in bytes; a larger one is answered with 413.
+    /// `--max-import-bytes`, `BEDSIDE_MAX_IMPORT_BYTES`; default 33554432 (32 MiB).
+    public var maxImportBytes: Int
     /// How long a closing connection may take to accept its close frame. Default 5 s.
     public var closeTimeout: Duration
     /// How often the server pings each WebSocket to detect dead peers. Default 30 s.
@@ -38,6 +41,7 @@ public struct ServerConfiguration: Sendable {
         maxContentCharacters: Int = 32_000,
         outboxCapacity: Int = 4096,
         maxViolations: Int = 10,
+        maxImportBytes: Int = ServerConfiguration.defaultMaxImportBytes,
         closeTimeout: Duration = .seconds(5),
         pingInterval: Duration = .seconds(30)
     ) {
@@ -48,9 +52,13 @@ public struct ServerConfiguration: Sendable {
         self.maxContentCharacters = maxContentCharacters
         self.outboxCapacity = outboxCapacity
         self.maxViolations = maxViolations
+        self.maxImportBytes = maxImportBytes
         self.closeTimeout = closeTimeout
         self.pingInterval = pingInterval
     }
+
+    /// The default import limit: 32 MiB, twenty times the largest Synthea patient Bedside ships.
+    public static let defaultMaxImportBytes = 32 << 20
 
     /// Local development origins: any port on localhost and 127.0.0.1.
     public static let defaultAllowedOrigins = ["http://localhost:*", "http://127.0.0.1:*"]

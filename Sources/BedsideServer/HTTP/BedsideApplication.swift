@@ -16,12 +16,22 @@ public struct ServerDependencies: Sendable {
     /// Where tools record the patient data they read, served at `GET /sessions/{id}/audit`.
     /// Default: the store, when it keeps an audit.
     public var audit: (any AccessAudit)?
+    /// Where `POST /patient` imports and `GET /patient/{id}` reads; when nil both answer 503
+    /// `clinical_data_unavailable`. Default: nil.
+    public var patients: (any PatientRecords)?
 
-    public init(store: any EventStore, runner: any TurnRunner, logger: Logger, audit: (any AccessAudit)? = nil) {
+    public init(
+        store: any EventStore,
+        runner: any TurnRunner,
+        logger: Logger,
+        audit: (any AccessAudit)? = nil,
+        patients: (any PatientRecords)? = nil
+    ) {
         self.store = store
         self.runner = runner
         self.logger = logger
         self.audit = audit ?? (store as? any AccessAudit)
+        self.patients = patients
     }
 }
 
@@ -68,11 +78,13 @@ public func buildApplication(
         outboxCapacity: configuration.outboxCapacity,
         logger: dependencies.logger
     )
-    let upgradeCheck = UpgradeCheck(origins: OriginPolicy(allowed: configuration.allowedOrigins, listenHost: configuration.host))
+    let origins = OriginPolicy(allowed: configuration.allowedOrigins, listenHost: configuration.host)
+    let upgradeCheck = UpgradeCheck(origins: origins)
+    let patients = PatientRoutes(records: dependencies.patients, origins: origins, maxImportBytes: configuration.maxImportBytes)
     let connections = ConnectionHandler(hub: hub, limits: configuration.connectionLimits)
 
     let router = Router()
-    addRoutes(to: router, hub: hub, audit: dependencies.audit, upgradeCheck: upgradeCheck)
+    addRoutes(to: router, hub: hub, audit: dependencies.audit, patients: patients, upgradeCheck: upgradeCheck)
 
     let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
     webSocketRouter.ws("/ws") { request, _ in

@@ -3,15 +3,17 @@ import BedsideProtocol
 import Hummingbird
 
 /// The HTTP endpoints beside the socket: health, readiness, a session's history and access
-/// audit, and a diagnosis for `/ws` requests that are not upgrades.
+/// audit, patient import and reading, and a diagnosis for `/ws` requests that are not upgrades.
 func addRoutes(
     to router: Router<BasicRequestContext>,
     hub: SessionHub,
     audit: (any AccessAudit)?,
+    patients: PatientRoutes,
     upgradeCheck: UpgradeCheck
 ) {
     // Middleware applies only to routes registered after it.
     router.add(middleware: ErrorBodyMiddleware())
+    patients.add(to: router)
     router.get("/health") { _, _ in
         var json = JSONWriter()
         json.beginObject()

@@ -31,14 +31,7 @@ struct UpgradeCheck: Sendable {
             }
             lastSeq = value
         }
-        // Every Origin value must pass: a request cannot slip a foreign origin behind an allowed one.
-        for origin in request.headers[values: .origin] where !origins.allows(origin: origin, authority: request.head.authority) {
-            throw APIError(
-                .forbidden,
-                .originNotAllowed,
-                "The origin \(origin) may not open a session: add it with --allowed-origins."
-            )
-        }
+        try origins.check(request, to: "open a session")
         return Accepted(sessionID: sessionID, lastSeq: lastSeq)
     }
 }

@@ -4,24 +4,52 @@ import Foundation
 import Glibc
 #endif
 
-/// A minimal HTTP/1.1 GET over a real TCP socket to 127.0.0.1, run on a thread of its own: a
+/// An HTTP answer as the tests read it.
+struct HTTPResponseText: Sendable {
+    var status: Int
+    /// Header fields by lowercased name.
+    var headers: [String: String]
+    var body: String
+}
+
+/// A minimal HTTP/1.1 client (GET, or any method with a body) over a real TCP socket to 127.0.0.1, run on a thread of its own: a
 /// blocking read must never occupy one of the few threads (cooperative pool or Dispatch's
 /// global queues, which share their width limit here) that the server's tasks need.
 enum HTTPGet {
     static func fetch(port: Int, path: String, headers: [String: String]) async throws -> (Int, String) {
+        let response = try await perform(port: port, method: "GET", path: path, headers: headers)
+        return (response.status, response.body)
+    }
+
+    /// Any request with an optional body; the answer's header names are lowercased.
+    static func perform(
+        port: Int,
+        method: String,
+        path: String,
+        headers: [String: String] = [:],
+        body: Data? = nil
+    ) async throws -> HTTPResponseText {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
-                continuation.resume(with: Result { try blockingFetch(port: port, path: path, headers: headers) })
+                continuation.resume(
+                    with: Result { try blockingSend(port: port, method: method, path: path, headers: headers, body: body) }
+                )
             }
             thread.start()
         }
     }
 
-    private static func blockingFetch(port: Int, path: String, headers: [String: String]) throws -> (Int, String) {
+    private static func blockingSend(
+        port: Int,
+        method: String,
+        path: String,
+        headers: [String: String],
+        body: Data?
+    ) throws -> HTTPResponseText {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket() failed") }
         defer { close(fd) }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        var timeout = timeval(tv_sec: 30, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -31,11 +59,12 @@ enum HTTPGet {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else { throw TestFailure("connect() failed") }
-        var request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
+        var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
+        if let body { request += "Content-Length: \(body.count)\r\n" }
         for (name, value) in headers { request += "\(name): \(value)\r\n" }
         request += "\r\n"
-        let bytes = Array(request.utf8)
-        guard write(fd, bytes, bytes.count) == bytes.count else { throw TestFailure("write() failed") }
+        try sendAll(fd, Array(request.utf8))
+        if let body { try sendAll(fd, Array(body)) }
         var response: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -47,9 +76,24 @@ enum HTTPGet {
         guard let headerEnd = text.range(of: "\r\n\r\n") else { throw TestFailure("no HTTP response") }
         let head = text[..<headerEnd.lowerBound]
         let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
+        var fields: [String: String] = [:]
+        for line in head.split(separator: "\r\n").dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
         var body = String(text[headerEnd.upperBound...])
-        if head.lowercased().contains("transfer-encoding: chunked") { body = dechunk(body) }
-        return (status, body)
+        if fields["transfer-encoding"]?.lowercased() == "chunked" { body = dechunk(body) }
+        return HTTPResponseText(status: status, headers: fields, body: body)
+    }
+
+    /// Writes every byte; a short write continues where it stopped.
+    private static func sendAll(_ fd: Int32, _ bytes: [UInt8]) throws {
+        var sent = 0
+        while sent < bytes.count {
+            let count = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard count > 0 else { throw TestFailure("send() failed after \(sent) of \(bytes.count) bytes") }
+            sent += count
+        }
     }
 
     private static func dechunk(_ text: String) -> String {

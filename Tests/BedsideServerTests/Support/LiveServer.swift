@@ -24,6 +24,7 @@ final class LiveServer: Sendable {
     static func start(
         store: any EventStore = InMemoryEventStore(),
         runner: any TurnRunner = ScriptedRunner(),
+        patients: (any PatientRecords)? = nil,
         configure: (inout ServerConfiguration) -> Void = { _ in }
     ) async throws -> LiveServer {
         var configuration = ServerConfiguration(host: "127.0.0.1", port: 0)
@@ -33,7 +34,7 @@ final class LiveServer: Sendable {
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let server = buildApplication(
             configuration: configuration,
-            dependencies: ServerDependencies(store: store, runner: runner, logger: logger)
+            dependencies: ServerDependencies(store: store, runner: runner, logger: logger, patients: patients)
         ) { port in
             portContinuation.yield(port)
             portContinuation.finish()
@@ -77,6 +78,11 @@ final class LiveServer: Sendable {
     /// A plain HTTP GET; returns the status and the body.
     func get(_ path: String, headers: [String: String] = [:]) async throws -> (Int, String) {
         try await HTTPGet.fetch(port: port, path: path, headers: headers)
+    }
+
+    /// An HTTP POST of `body`; returns the status, the header fields (lowercased names) and the body.
+    func post(_ path: String, body: Data, headers: [String: String] = [:]) async throws -> HTTPResponseText {
+        try await HTTPGet.perform(port: port, method: "POST", path: path, headers: headers, body: body)
     }
 
     /// The session's whole persisted history, through the HTTP endpoint.

@@ -1,0 +1,106 @@
+import BedsideCore
+import BedsideProtocol
+import Foundation
+import Hummingbird
+
+/// `POST /patient` imports a patient's record; `GET /patient/{id}` reads it back with a summary.
+///
+/// Refused imports answer with a FHIR `OperationOutcome`, the body FHIR clients expect; every
+/// other refusal (origin, unknown patient, no clinical data) uses the usual `{"error","code"}`.
+/// An import may write patient data, so it obeys the same origin allow-list as `/ws`: a
+/// cross-site page must not be able to post a record.
+struct PatientRoutes: Sendable {
+    let records: (any PatientRecords)?
+    let origins: OriginPolicy
+    let maxImportBytes: Int
+
+    func add(to router: Router<BasicRequestContext>) {
+        router.post("/patient") { request, _ in
+            try origins.check(request, to: "import patients")
+            let records = try available()
+            do {
+                let body = try await collect(request.body)
+                let imported = try await records.importPatient(body)
+                return created(patientID: imported.patientID, counts: imported.counts)
+            } catch let error as PatientImportError {
+                return operationOutcome(error)
+            }
+        }
+
+        router.get("/patient/:id") { _, context in
+            let id = context.parameters.get("id") ?? ""
+            guard Self.isFHIRID(id) else {
+                throw APIError(.badRequest, .invalidPatientID, "A patient id is 1 to 64 characters of A-Z, a-z, 0-9, '-' or '.'.")
+            }
+            guard let json = try await available().patient(id: id) else {
+                throw APIError(.notFound, .notFound, "Patient/\(id) is not stored here: import it with POST /patient.")
+            }
+            return Response.json(json)
+        }
+    }
+
+    private func available() throws(APIError) -> any PatientRecords {
+        guard let records else {
+            throw APIError(.serviceUnavailable, .clinicalDataUnavailable, "This server has no clinical data store configured.")
+        }
+        return records
+    }
+
+    /// Reads the body, keeping at most `maxImportBytes`. A larger body is read to its end but not
+    /// kept: answering before the client has finished sending would make its TCP stack see a reset
+    /// instead of the 413.
+    private func collect(_ body: RequestBody) async throws -> Data {
+        var buffer = ByteBuffer()
+        var total = 0
+        for try await chunk in body {
+            total += chunk.readableBytes
+            if total <= maxImportBytes { buffer.writeImmutableBuffer(chunk) }
+        }
+        guard total <= maxImportBytes else {
+            throw PatientImportError(
+                status: 413,
+                issueCode: "too-costly",
+                message: "The body is \(total) bytes, over the import limit of \(maxImportBytes) bytes (--max-import-bytes)."
+            )
+        }
+        return Data(buffer.readableBytesView)
+    }
+
+    private func created(patientID: String, counts: [String: Int]) -> Response {
+        var json = JSONWriter()
+        json.beginObject()
+        json.member("patient_id", patientID)
+        json.key("counts")
+        json.beginObject()
+        for (type, count) in counts.sorted(by: { $0.key < $1.key }) { json.member(type, Int64(count)) }
+        json.endObject()
+        json.endObject()
+        var response = Response.json(json.text, status: .created)
+        response.headers[.location] = "/patient/\(patientID)"
+        return response
+    }
+
+    private func operationOutcome(_ error: PatientImportError) -> Response {
+        var json = JSONWriter()
+        json.beginObject()
+        json.member("resourceType", "OperationOutcome")
+        json.key("issue")
+        json.beginArray()
+        json.beginObject()
+        json.member("severity", "error")
+        json.member("code", error.issueCode)
+        json.member("diagnostics", error.message)
+        json.endObject()
+        json.endArray()
+        json.endObject()
+        return Response.json(json.text, status: HTTPResponse.Status(code: error.status))
+    }
+
+    /// FHIR's `id` datatype: 1 to 64 letters, digits, `-` and `.`.
+    static func isFHIRID(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.count <= 64
+            && text.utf8.allSatisfy { byte in
+                (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte) || byte == 45 || byte == 46
+            }
+    }
+}

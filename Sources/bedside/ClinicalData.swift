@@ -1,0 +1,95 @@
+import ArgumentParser
+import BedsideFHIR
+import BedsideServer
+import Foundation
+import Logging
+
+/// Where the embedded FHIR store lives and how large one import may be; shared by the server
+/// and `bedside import`.
+struct ClinicalDataOptions: ParsableArguments {
+    @Option(help: "SQLite file of the embedded FHIR store. [env: BEDSIDE_FHIR_DATABASE] (default: ./bedside-fhir.sqlite)")
+    var fhirDatabase: String?
+
+    @Option(help: "Largest patient import in bytes. [env: BEDSIDE_MAX_IMPORT_BYTES] (default: 33554432, 32 MiB)")
+    var maxImportBytes: Int?
+
+    /// Applies flags, then `environment`, then defaults; `seedPatients` is the server's own option.
+    func resolve(environment: [String: String], seedPatients: Int? = nil) throws -> ClinicalDataSettings {
+        var settings = ClinicalDataSettings()
+        settings.databasePath = fhirDatabase ?? environment["BEDSIDE_FHIR_DATABASE"] ?? settings.databasePath
+        settings.maxImportBytes =
+            try EnvironmentValue.integer(maxImportBytes, "BEDSIDE_MAX_IMPORT_BYTES", environment, minimum: 1) ?? settings.maxImportBytes
+        settings.seedPatients =
+            try EnvironmentValue.integer(seedPatients, "BEDSIDE_SEED_PATIENTS", environment, minimum: 0) ?? settings.seedPatients
+        return settings
+    }
+}
+
+/// The embedded FHIR store's settings.
+struct ClinicalDataSettings: Equatable {
+    /// `--fhir-database`, `BEDSIDE_FHIR_DATABASE`; default `./bedside-fhir.sqlite`.
+    var databasePath = "./bedside-fhir.sqlite"
+    /// Synthetic patients seeded into an empty store at start; 0 seeds none.
+    /// `--seed-patients`, `BEDSIDE_SEED_PATIENTS`; default 100.
+    var seedPatients = 100
+    /// `--max-import-bytes`, `BEDSIDE_MAX_IMPORT_BYTES`; default 32 MiB.
+    var maxImportBytes = ServerConfiguration.defaultMaxImportBytes
+}
+
+/// Opens the embedded FHIR store and, when it holds nothing yet, seeds it with synthetic patients.
+func openClinicalData(_ settings: ClinicalDataSettings, logger: Logger) async throws -> FHIRStore {
+    let store = try FHIRStore(path: settings.databasePath)
+    guard settings.seedPatients > 0, try store.isEmpty else { return store }
+    let started = ContinuousClock.now
+    try await BlockingWork.run { try SyntheticPopulation.seed(into: store, patients: settings.seedPatients) }
+    logger.info(
+        "Seeded synthetic patients into the empty FHIR store",
+        metadata: [
+            "fhir.patients": "\(settings.seedPatients)",
+            "fhir.database": "\(settings.databasePath)",
+            "duration_ms": "\((ContinuousClock.now - started).milliseconds)",
+        ]
+    )
+    return store
+}
+
+/// The embedded FHIR store as the server's ``PatientRecords``.
+struct FHIRPatientRecords: PatientRecords {
+    let store: FHIRStore
+    let maxImportBytes: Int
+
+    func importPatient(_ body: Data) async throws -> (patientID: String, counts: [String: Int]) {
+        let imported = try await BlockingWork.run { [store, maxImportBytes] in
+            do {
+                return try store.importPatient(body, maxBytes: maxImportBytes)
+            } catch let error as FHIRImportError {
+                throw PatientImportError(status: error.status, issueCode: error.code.rawValue, message: error.message)
+            }
+        }
+        return (imported.patientID, imported.counts)
+    }
+
+    func patient(id: String) async throws -> String? {
+        try await BlockingWork.run { [store] in try store.patientRecordJSON(patientID: id) }
+    }
+}
+
+/// Runs synchronous database work on a thread of its own.
+///
+/// The FHIR store is synchronous SQLite. Run inline, a 1.6 MB import would hold one of the few
+/// cooperative-pool threads (one per core) for its whole length, and Dispatch's global queues
+/// draw from the same small width here; a dedicated thread keeps other requests moving.
+enum BlockingWork {
+    static func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try work() }) }.start()
+        }
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, for logs and the import report.
+    var milliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+    }
+}
