@@ -31,30 +31,13 @@ struct Bedside: AsyncParsableCommand {
         let logger = Logger(label: "bedside")
         let store = try SQLiteEventStore(path: settings.databasePath)
         let clinicalData = try await openClinicalData(settings.clinical, logger: logger)
-        let model = settings.model.map { OpenAIModel(configuration: $0) }
-        let runner: any TurnRunner
-        if let model {
-            runner = AgentTurnRunner(
-                model: model,
-                tools: NoTools(),
-                configuration: AgentMachine.Configuration(model: model.modelName, maxModelRequests: settings.agent.maxModelCalls),
-                toolTimeout: settings.agent.toolTimeout,
-                turnTimeout: settings.agent.turnTimeout,
-                historyCharacterBudget: settings.agent.historyCharacters
-            )
-            logger.info("Model: \(model.configuration.description)")
-        } else {
-            runner = UnconfiguredTurnRunner()
-            logger.notice("No model configured: set OPENAI_API_KEY (or OPENAI_BASE_URL, or the AZURE_OPENAI_* variables)")
-        }
+        let agent = AgentSetup(settings: settings, fhirStore: clinicalData, audit: store, logger: logger)
+        let patients: any PatientRecords =
+            agent.remoteFHIR.map { RemotePatientRecords(source: $0, maxImportBytes: settings.clinical.maxImportBytes) }
+            ?? FHIRPatientRecords(store: clinicalData, maxImportBytes: settings.clinical.maxImportBytes)
         let server = buildApplication(
             configuration: settings.server,
-            dependencies: ServerDependencies(
-                store: store,
-                runner: runner,
-                logger: logger,
-                patients: FHIRPatientRecords(store: clinicalData, maxImportBytes: settings.clinical.maxImportBytes)
-            )
+            dependencies: ServerDependencies(store: store, runner: agent.runner, logger: logger, patients: patients)
         ) { port in
             let host = settings.server.host.contains(":") ? "[\(settings.server.host)]" : settings.server.host
             print("Bedside is running at http://\(host):\(port)/ (Ctrl-C to stop)")
@@ -63,9 +46,9 @@ struct Bedside: AsyncParsableCommand {
         do {
             try await server.run()
         } catch {
-            try? await model?.shutdown()
+            await agent.shutdown()
             throw error
         }
-        try await model?.shutdown()
+        await agent.shutdown()
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BedsideFHIR
 import BedsideOpenAI
 import BedsideServer
 import Foundation
@@ -46,10 +47,10 @@ struct Options: ParsableArguments {
 
     @Option(
         help: """
-            Model provider: openai (OpenAI and compatible servers: OPENAI_API_KEY, OPENAI_BASE_URL) or azure \
-            (AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY, AZURE_OPENAI_DEPLOYMENT, OPENAI_API_VERSION). \
-            [env: BEDSIDE_LLM] (default: azure when AZURE_OPENAI_ENDPOINT is set, else openai when OPENAI_API_KEY \
-            or OPENAI_BASE_URL is, else none)
+            Model provider: offline (Bedside's deterministic offline model), openai (OpenAI and compatible \
+            servers: OPENAI_API_KEY, OPENAI_BASE_URL) or azure (AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY, \
+            AZURE_OPENAI_DEPLOYMENT, OPENAI_API_VERSION). [env: BEDSIDE_LLM] (default: azure when \
+            AZURE_OPENAI_ENDPOINT is set, else openai when OPENAI_API_KEY or OPENAI_BASE_URL is, else offline)
             """
     )
     var llm: String?
@@ -69,14 +70,30 @@ struct Options: ParsableArguments {
     @Option(help: "Characters of earlier conversation sent to the model. [env: BEDSIDE_HISTORY_CHARS] (default: 24000)")
     var historyChars: Int?
 
+    @Option(
+        help: """
+            A FHIR R4 server the tools read from and imports go to, instead of the embedded store; authenticate \
+            with BEDSIDE_FHIR_TOKEN, or BEDSIDE_FHIR_CLIENT_ID, BEDSIDE_FHIR_CLIENT_SECRET and \
+            BEDSIDE_FHIR_TOKEN_URL. [env: BEDSIDE_FHIR_URL] (default: none)
+            """
+    )
+    var fhirURL: String?
+
     struct Settings {
         var server: ServerConfiguration
         var databasePath: String
         var logLevel: Logger.Level
-        /// The model to use; nil when none is configured.
-        var model: OpenAIConfiguration?
+        var model: ModelChoice
         var agent: AgentSettings
         var clinical: ClinicalDataSettings
+        /// The FHIR server the tools use; nil for the embedded store.
+        var fhirServer: FHIRServerConfiguration?
+    }
+
+    /// Which language model answers.
+    enum ModelChoice: Equatable {
+        case offline
+        case openAI(OpenAIConfiguration)
     }
 
     /// Limits of the agent loop.
@@ -117,19 +134,34 @@ struct Options: ParsableArguments {
         agent.historyCharacters = try positive(historyChars, "BEDSIDE_HISTORY_CHARS", environment) ?? agent.historyCharacters
         var modelEnvironment = environment
         if let llm { modelEnvironment["BEDSIDE_LLM"] = llm }
-        let modelConfiguration: OpenAIConfiguration?
+        let choice: ModelChoice
+        if modelEnvironment["BEDSIDE_LLM"]?.trimmingCharacters(in: .whitespaces).lowercased() == "offline" {
+            choice = .offline
+        } else {
+            do {
+                choice = try OpenAIConfiguration.fromEnvironment(modelEnvironment, model: model).map { .openAI($0) } ?? .offline
+            } catch let error as OpenAIConfiguration.ConfigurationError {
+                throw ValidationError(
+                    error.message.replacingOccurrences(of: "must be openai or azure", with: "must be offline, openai or azure")
+                )
+            }
+        }
+        var fhirEnvironment = environment
+        if let fhirURL { fhirEnvironment["BEDSIDE_FHIR_URL"] = fhirURL }
+        let fhirServer: FHIRServerConfiguration?
         do {
-            modelConfiguration = try OpenAIConfiguration.fromEnvironment(modelEnvironment, model: model)
-        } catch let error as OpenAIConfiguration.ConfigurationError {
+            fhirServer = try FHIRServerConfiguration.fromEnvironment(fhirEnvironment)
+        } catch let error as FHIRServerConfiguration.ConfigurationError {
             throw ValidationError(error.message)
         }
         return Settings(
             server: server,
             databasePath: database ?? environment["BEDSIDE_DATABASE"] ?? "./bedside.sqlite",
             logLevel: level,
-            model: modelConfiguration,
+            model: choice,
             agent: agent,
-            clinical: clinical
+            clinical: clinical,
+            fhirServer: fhirServer
         )
     }
 

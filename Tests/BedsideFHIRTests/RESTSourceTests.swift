@@ -216,6 +216,22 @@ final class FakeFHIRServer: Sendable {
         await server.stop()
     }
 
+    @Test func thePatientRecordReadOverRESTMatchesTheStoresSummary() async throws {
+        let server = try await FakeFHIRServer(store: temporary.store)
+        let source = RESTFHIRSource(configuration: FHIRServerConfiguration(baseURL: server.baseURL, authentication: .bearer("token-1")))
+        let remote = try FHIRJSON.parse(try #require(try await source.patientRecordJSON(patientID: lean)))
+        let local = try FHIRJSON.parse(try #require(try temporary.store.patientRecordJSON(patientID: lean)))
+        #expect(remote["summary"] == local["summary"])
+        #expect(remote["patient"] == local["patient"])
+        let expected = try Fixture.expectedCounts(try Fixture.data("patient-lean-davis"))
+        var clinical = expected.filter { RESTFHIRSource.countedTypes.contains($0.key) }
+        clinical["Patient"] = 1
+        #expect(remote["counts"] == JSONValue.object(clinical.mapValues { JSONValue.integer(Int64($0)) }))
+        #expect(try await source.patientRecordJSON(patientID: "nobody") == nil)
+        try await source.shutdown()
+        await server.stop()
+    }
+
     @Test func faultsAreErrorsThatSayWhatToCheck() async throws {
         let server = try await FakeFHIRServer(store: temporary.store)
         let wrongToken = RESTFHIRSource(configuration: FHIRServerConfiguration(baseURL: server.baseURL, authentication: .bearer("nope")))

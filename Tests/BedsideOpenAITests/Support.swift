@@ -2,12 +2,13 @@ import BedsideCore
 import BedsideOpenAI
 import BedsideTestSupport
 
-/// Short timeouts and retry delays so fault tests finish quickly.
+/// Short retry delays so fault tests finish quickly; timeouts short enough for the fault tests
+/// and long enough never to fire on a busy machine (the stall test sets its own).
 func testConfiguration(_ provider: OpenAIConfiguration.Provider, attempts: Int = 3) -> OpenAIConfiguration {
     OpenAIConfiguration(
         provider: provider,
         model: "gpt-test",
-        timeouts: .init(connect: .seconds(2), firstToken: .seconds(2), stalledStream: .milliseconds(200)),
+        timeouts: .init(connect: .seconds(5), firstToken: .seconds(5), stalledStream: .seconds(5)),
         retry: .init(maxAttempts: attempts, baseDelay: .milliseconds(20), maxDelay: .milliseconds(100))
     )
 }

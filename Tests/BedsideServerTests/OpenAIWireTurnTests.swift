@@ -157,7 +157,7 @@ import Testing
         FaultCase.serverErrors, .malformedChunk, .cutMidStream, .stalledStream, .unauthorized,
     ])
     func aFaultEndsTheTurnFailedWithItsCodeAndMessage(_ fault: FaultCase) async throws {
-        let rig = try await Rig.start(fault.replies, stall: .milliseconds(300))
+        let rig = try await Rig.start(fault.replies, stall: fault.stall)
         let events = try await rig.turn("Hello")
         let error = try #require(events.first { $0.type == "error" })
         #expect(error.code == fault.code)
@@ -226,6 +226,8 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
     var code: String
     var message: String
     var requests: Int
+    /// The stall timeout: short only where the stall is the fault, so a busy machine cannot fake one.
+    var stall: Duration = .seconds(5)
     var testDescription: String { name }
 
     static let serverErrors = FaultCase(
@@ -254,7 +256,8 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
         replies: [.stream([textChunk("a"), textChunk("b")], pause: .seconds(30))],
         code: "llm_error",
         message: "stalled",
-        requests: 1
+        requests: 1,
+        stall: .milliseconds(300)
     )
     static let unauthorized = FaultCase(
         name: "401",
