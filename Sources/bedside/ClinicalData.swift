@@ -79,6 +79,8 @@ struct FHIRPatientRecords: PatientRecords {
 /// The FHIR store is synchronous SQLite. Run inline, a 1.6 MB import would hold one of the few
 /// cooperative-pool threads (one per core) for its whole length, and Dispatch's global queues
 /// draw from the same small width here; a dedicated thread keeps other requests moving.
+/// The work is not cancelled with its task: an import is all or nothing and short, so letting
+/// it finish is simpler than interrupting SQLite.
 enum BlockingWork {
     static func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in

@@ -2,6 +2,7 @@ import BedsideCore
 import BedsideProtocol
 import Foundation
 import Hummingbird
+import Logging
 
 /// `POST /patient` imports a patient's record; `GET /patient/{id}` reads it back with a summary.
 ///
@@ -15,14 +16,29 @@ struct PatientRoutes: Sendable {
     let maxImportBytes: Int
 
     func add(to router: Router<BasicRequestContext>) {
-        router.post("/patient") { request, _ in
+        router.post("/patient") { request, context in
             try origins.check(request, to: "import patients")
             let records = try available()
+            let started = ContinuousClock.now
             do {
                 let body = try await collect(request.body)
                 let imported = try await records.importPatient(body)
+                // Ids, sizes and timings only: the record itself is patient data.
+                context.logger.info(
+                    "Imported a patient",
+                    metadata: [
+                        "patient.id": "\(imported.patientID)",
+                        "import.bytes": "\(body.count)",
+                        "import.resources": "\(imported.counts.values.reduce(0, +))",
+                        "duration_ms": "\(Int((ContinuousClock.now - started).milliseconds))",
+                    ]
+                )
                 return created(patientID: imported.patientID, counts: imported.counts)
             } catch let error as PatientImportError {
+                context.logger.info(
+                    "Refused a patient import",
+                    metadata: ["http.status": "\(error.status)", "fhir.issue": "\(error.issueCode)"]
+                )
                 return operationOutcome(error)
             }
         }
