@@ -111,7 +111,7 @@ extension FHIRTests {
         @Test(arguments: cases)
         func refusesAndStoresNothing(_ bad: Case) async throws {
             let temporary = try TemporaryStore()
-            try await temporary.store.importPatient(try Fixture.data("patient-cris-rath"))
+            try await temporary.store.importPatient(try Fixture.data("clinic-bundle", folder: "handwritten"))
             let before = try await temporary.store.statistics()
             let dump = try await temporary.store.dumpForTests()
 

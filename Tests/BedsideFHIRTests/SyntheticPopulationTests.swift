@@ -8,20 +8,20 @@ extension FHIRTests {
         @Test func sameSeedGivesIdenticalStores() async throws {
             let first = try TemporaryStore()
             let second = try TemporaryStore(now: { Date(timeIntervalSince1970: 0) })  // the clock must not matter
-            try await SyntheticPopulation.seed(into: first.store, patients: 12, seed: 42)
-            try await SyntheticPopulation.seed(into: second.store, patients: 12, seed: 42)
+            try await SyntheticPopulation.seed(into: first.store, patients: 8, seed: 42)
+            try await SyntheticPopulation.seed(into: second.store, patients: 8, seed: 42)
             let dump = try await first.store.dumpForTests()
-            #expect(dump.count > 12 * 20)
+            #expect(dump.count > 8 * 20)
             #expect(try await second.store.dumpForTests() == dump)
             #expect(try await second.store.statistics() == first.store.statistics())
 
             // Patient n does not depend on how many come after it.
             let fewer = try TemporaryStore()
-            try await SyntheticPopulation.seed(into: fewer.store, patients: 5, seed: 42)
+            try await SyntheticPopulation.seed(into: fewer.store, patients: 3, seed: 42)
             #expect(Set(try await fewer.store.dumpForTests()).isSubset(of: Set(dump)))
 
             let other = try TemporaryStore()
-            try await SyntheticPopulation.seed(into: other.store, patients: 12, seed: 43)
+            try await SyntheticPopulation.seed(into: other.store, patients: 4, seed: 43)
             #expect(try await other.store.dumpForTests() != dump)
         }
 
@@ -41,7 +41,7 @@ extension FHIRTests {
 
         @Test func seededDiabeticsHaveHbA1cAndMetformin() async throws {
             let temporary = try TemporaryStore()
-            try await SyntheticPopulation.seed(into: temporary.store, patients: 40)
+            try await SyntheticPopulation.seed(into: temporary.store, patients: 25)
             let diabetes = try await temporary.store.search(
                 type: "Condition",
                 parameters: [("code", "http://snomed.info/sct|44054006"), ("clinical-status", "active")]
