@@ -47,10 +47,10 @@ struct DateComparison {
     }
 
     /// The arguments for ``sql(start:end:)`` in marker order.
-    var arguments: StatementArguments { StatementArguments(order.map { $0 ? range.lowerBound : range.upperBound }) }
+    var arguments: [DatabaseValue] { order.map { ($0 ? range.lowerBound : range.upperBound).databaseValue } }
 
     /// The arguments as ISO text, for comparing `last_updated`.
-    var lexicalArguments: StatementArguments { StatementArguments(order.map { FHIRDate.iso($0 ? range.lowerBound : range.upperBound) }) }
+    var lexicalArguments: [DatabaseValue] { order.map { FHIRDate.iso($0 ? range.lowerBound : range.upperBound).databaseValue } }
 
     /// For each marker in the condition, whether it is the searched start (true) or end (false).
     private var order: [Bool] {

@@ -6,4 +6,10 @@ public struct FHIRSearchResult: Sendable, Equatable {
     public let total: Int
     /// The `_offset` of the next page, or nil on the last page.
     public let nextOffset: Int?
+
+    public init(resources: [String], total: Int, nextOffset: Int?) {
+        self.resources = resources
+        self.total = total
+        self.nextOffset = nextOffset
+    }
 }

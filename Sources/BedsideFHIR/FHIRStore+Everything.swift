@@ -7,12 +7,12 @@ extension FHIRStore {
     /// keep the clinical resources whose `date` overlaps that span; resources without a date, such
     /// as the Patient or a Claim, are always included. Throws ``FHIRStoreError`` with code
     /// `notFound` when the store has no such patient.
-    public func everything(patientID: String, types: [String]? = nil, start: String? = nil, end: String? = nil) throws -> [String] {
+    public func everything(patientID: String, types: [String]? = nil, start: String? = nil, end: String? = nil) async throws -> [String] {
         var conditions = ["r.patient_id = ?"]
-        var arguments: StatementArguments = [patientID]
+        var arguments: [DatabaseValue] = [patientID.databaseValue]
         if let types {
             conditions.append("r.type IN (\(types.map { _ in "?" }.joined(separator: ", ")))")
-            arguments += StatementArguments(types)
+            arguments += types.map(\.databaseValue)
         }
         if start != nil || end != nil {
             let lower = try start.map { try Self.dateBound($0, parameter: "start").lowerBound } ?? FHIRDate.minimum
@@ -24,10 +24,11 @@ extension FHIRStore {
                             AND d."end" >= ? AND d.start <= ?))
                 """
             )
-            arguments += [lower, upper]
+            arguments += [lower.databaseValue, upper.databaseValue]
         }
-        return try Self.run {
-            try writer.read { db in
+        let filter = conditions.joined(separator: " AND ")
+        return try await Self.run {
+            try await writer.read { [arguments] db in
                 guard
                     try Bool.fetchOne(
                         db,
@@ -40,20 +41,20 @@ extension FHIRStore {
                 return try String.fetchAll(
                     db,
                     sql: """
-                        SELECT r.json FROM resource r WHERE \(conditions.joined(separator: " AND "))
+                        SELECT r.json FROM resource r WHERE \(filter)
                         ORDER BY r.type <> 'Patient', r.type,
                             (SELECT MIN(start) FROM search_date d WHERE d.type = r.type AND d.id = r.id AND d.param = 'date'), r.id
                         """,
-                    arguments: arguments
+                    arguments: StatementArguments(arguments)
                 )
             }
         }
     }
 
     /// How many resources of each type belong to the patient (the Patient itself counts once).
-    public func counts(patientID: String) throws -> [String: Int] {
-        try Self.run {
-            try writer.read { db in
+    public func counts(patientID: String) async throws -> [String: Int] {
+        try await Self.run {
+            try await writer.read { db in
                 let rows = try Row.fetchAll(
                     db,
                     sql: "SELECT type, COUNT(*) FROM resource WHERE patient_id = ? GROUP BY type",

@@ -26,7 +26,7 @@ extension FHIRStore {
     /// the resources and their search rows. Throws ``FHIRImportError`` and stores nothing when the
     /// input is refused.
     @discardableResult
-    public func importPatient(_ json: Data, maxBytes: Int = FHIRStore.defaultMaxImportBytes) throws -> ImportResult {
+    public func importPatient(_ json: Data, maxBytes: Int = FHIRStore.defaultMaxImportBytes) async throws -> ImportResult {
         guard json.count <= maxBytes else {
             throw FHIRImportError(
                 status: 413,
@@ -34,6 +34,13 @@ extension FHIRStore {
                 "The import is \(json.count) bytes, over the limit of \(maxBytes) bytes."
             )
         }
+        let plans = try await write(lastUpdated: FHIRDate.iso(Int64(now().timeIntervalSince1970.rounded(.down)))) {
+            [try Self.plan(json)]
+        }
+        return ImportResult(patientID: plans[0].patientID, counts: plans[0].counts)
+    }
+
+    private static func plan(_ json: Data) throws -> ImportPlan {
         let root: JSONValue
         do {
             root = try FHIRJSON.parse(json)
@@ -43,21 +50,27 @@ extension FHIRStore {
         guard root.objectValue != nil else {
             throw FHIRImportError(.structure, "The body is JSON \(root.typeName), not a FHIR resource object.")
         }
-        let plan = try ImportPlan(root, newID: { UUID().uuidString.lowercased() })
-        try write([plan], lastUpdated: FHIRDate.iso(Int64(now().timeIntervalSince1970.rounded(.down))))
-        return ImportResult(patientID: plan.patientID, counts: plan.counts)
+        return try ImportPlan(root, newID: { UUID().uuidString.lowercased() })
     }
 
-    /// Writes planned imports in one transaction; a reference the store cannot resolve rolls all back.
-    func write(_ plans: [ImportPlan], lastUpdated: String) throws {
-        try Self.run {
-            try writer.write { db in
+    /// Plans and writes imports in one transaction; a refused input or a reference the store cannot
+    /// resolve rolls all of it back.
+    ///
+    /// Planning runs inside the write, on GRDB's writer queue: it is CPU work (parsing, rewriting,
+    /// indexing) that should not hold a Swift concurrency thread, and writes are serial anyway.
+    /// Readers are not blocked (WAL).
+    @discardableResult
+    func write(lastUpdated: String, plans makePlans: @escaping @Sendable () throws -> [ImportPlan]) async throws -> [ImportPlan] {
+        try await Self.run {
+            try await writer.write { db in
+                let plans = try makePlans()
                 for plan in plans {
                     try Self.checkReferences(plan, in: db)
                     for resource in plan.resources {
                         try Self.store(resource, lastUpdated: lastUpdated, in: db)
                     }
                 }
+                return plans
             }
         }
     }

@@ -8,25 +8,24 @@ extension FHIRStore {
     /// and `_sort`. An unknown parameter or unreadable value throws ``FHIRStoreError``.
     ///
     /// ```swift
-    /// let page = try store.search(type: "Observation", parameters: [("patient", id), ("code", "http://loinc.org|4548-4"), ("_sort", "-date")])
+    /// let page = try await store.search(type: "Observation", parameters: [("patient", id), ("code", "http://loinc.org|4548-4"), ("_sort", "-date")])
     /// ```
-    public func search(type: String, parameters: [(name: String, value: String)]) throws -> FHIRSearchResult {
+    public func search(type: String, parameters: [(name: String, value: String)]) async throws -> FHIRSearchResult {
         let query = try SearchQuery(type: type, parameters: parameters)
-        return try Self.run {
-            try writer.read { db in
+        return try await Self.run {
+            try await writer.read { db in
+                let arguments = StatementArguments(query.arguments)
                 let total = try Int.fetchOne(
                     db,
                     sql: "SELECT COUNT(*) FROM resource r WHERE \(query.whereClause)",
-                    arguments: query.arguments
+                    arguments: arguments
                 )!
                 var resources: [String] = []
                 if query.count > 0 {
-                    var arguments = query.arguments
-                    arguments += [query.count, query.offset]
                     resources = try String.fetchAll(
                         db,
                         sql: "SELECT r.json FROM resource r WHERE \(query.whereClause) ORDER BY \(query.orderClause) LIMIT ? OFFSET ?",
-                        arguments: arguments
+                        arguments: arguments + [query.count, query.offset]
                     )
                 }
                 let next = query.offset + query.count

@@ -3,9 +3,9 @@ import GRDB
 
 extension FHIRStore {
     /// The summary of one patient; throws ``FHIRStoreError`` (`notFound`) for an unknown patient.
-    public func summary(patientID: String) throws -> PatientSummary {
-        let (patientJSON, rows) = try Self.run {
-            try writer.read { db -> (String?, [Row]) in
+    public func summary(patientID: String) async throws -> PatientSummary {
+        let (patientJSON, rows) = try await Self.run {
+            try await writer.read { db -> (String?, [[String]]) in
                 let patient = try String.fetchOne(
                     db,
                     sql: "SELECT json FROM resource WHERE type = 'Patient' AND id = ?",
@@ -22,7 +22,7 @@ extension FHIRStore {
                         """,
                     arguments: [patientID]
                 )
-                return (patient, rows)
+                return (patient, rows.map { [$0[0], $0[1]] })
             }
         }
         guard let patientJSON else { throw FHIRStoreError(.notFound, "Patient/\(patientID) is not in the store.") }
@@ -35,7 +35,7 @@ extension FHIRStore {
         var seenVitals = Set<String>()
         var seenLabs = Set<String>()
         for row in rows {
-            let type: String = row[0]
+            let type = row[0]
             let resource = try Self.parseStored(row[1])
             switch type {
             case "Condition" where Self.isActive(resource["clinicalStatus"]):

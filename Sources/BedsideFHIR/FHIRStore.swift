@@ -10,8 +10,8 @@ import GRDB
 ///
 /// ```swift
 /// let store = try FHIRStore(path: "/data/fhir.sqlite")
-/// let imported = try store.importPatient(bundleData)
-/// let labs = try store.search(type: "Observation", parameters: [("patient", imported.patientID), ("category", "laboratory")])
+/// let imported = try await store.importPatient(bundleData)
+/// let labs = try await store.search(type: "Observation", parameters: [("patient", imported.patientID), ("category", "laboratory")])
 /// ```
 public final class FHIRStore: Sendable {
     let writer: any DatabaseWriter
@@ -43,7 +43,11 @@ public final class FHIRStore: Sendable {
     private init(writer: any DatabaseWriter, now: @escaping @Sendable () -> Date) throws {
         self.writer = writer
         self.now = now
-        try Self.run { try Self.migrator.migrate(writer) }
+        do {
+            try Self.migrator.migrate(writer)
+        } catch {
+            throw Self.translate(error)
+        }
     }
 
     static var migrator: DatabaseMigrator {
@@ -82,18 +86,18 @@ public final class FHIRStore: Sendable {
     }
 
     /// The JSON text of `type/id`, or nil when the store does not hold it.
-    public func read(type: String, id: String) throws -> String? {
-        try Self.run {
-            try writer.read { db in
+    public func read(type: String, id: String) async throws -> String? {
+        try await Self.run {
+            try await writer.read { db in
                 try String.fetchOne(db, sql: "SELECT json FROM resource WHERE type = ? AND id = ?", arguments: [type, id])
             }
         }
     }
 
     /// How many patients the store holds.
-    public func patientCount() throws -> Int {
-        try Self.run {
-            try writer.read { db in
+    public func patientCount() async throws -> Int {
+        try await Self.run {
+            try await writer.read { db in
                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM resource WHERE type = 'Patient'") ?? 0
             }
         }
@@ -101,23 +105,26 @@ public final class FHIRStore: Sendable {
 
     /// True when the store holds no resource at all: the server seeds synthetic patients only then.
     public var isEmpty: Bool {
-        get throws {
-            try Self.run {
-                try writer.read { db in try !Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM resource)")! }
+        get async throws {
+            try await Self.run {
+                try await writer.read { db in try !Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM resource)")! }
             }
         }
     }
 
     /// Runs database work, turning GRDB's errors into ``FHIRStoreError`` and letting the store's own through.
-    static func run<T>(_ work: () throws -> T) throws -> T {
+    static func run<T>(_ work: () async throws -> T) async throws -> T {
         do {
-            return try work()
-        } catch let error as FHIRStoreError {
-            throw error
-        } catch let error as FHIRImportError {
-            throw error
+            return try await work()
         } catch {
-            throw FHIRStoreError(.database, "The FHIR database failed: \(error)", underlying: error)
+            throw translate(error)
+        }
+    }
+
+    static func translate(_ error: any Error) -> any Error {
+        switch error {
+        case is FHIRStoreError, is FHIRImportError: error
+        default: FHIRStoreError(.database, "The FHIR database failed: \(error)", underlying: error)
         }
     }
 }
@@ -132,9 +139,9 @@ public struct FHIRStoreStatistics: Sendable, Equatable {
 
 extension FHIRStore {
     /// How many resources and search rows the store holds.
-    public func statistics() throws -> FHIRStoreStatistics {
-        try Self.run {
-            try writer.read { db in
+    public func statistics() async throws -> FHIRStoreStatistics {
+        try await Self.run {
+            try await writer.read { db in
                 func count(_ table: String) throws -> Int { try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0 }
                 return FHIRStoreStatistics(
                     resources: try count("resource"),

@@ -3,13 +3,15 @@ import GRDB
 /// A FHIR search turned into SQL over the `resource` table and its search rows.
 ///
 /// Repeating a parameter ANDs its conditions; commas inside one value OR them, as FHIR specifies.
-struct SearchQuery {
+struct SearchQuery: Sendable {
     static let defaultCount = 50
     static let maximumCount = 500
 
     let type: String
     private(set) var conditions: [String] = []
-    private(set) var arguments = StatementArguments()
+    /// The values bound to the `?` markers of ``whereClause``, in order. Kept as `DatabaseValue`
+    /// (Sendable) so the query can cross into the database's queue.
+    private(set) var arguments: [DatabaseValue] = []
     private(set) var order: [String] = []
     private(set) var count = defaultCount
     private(set) var offset = 0
@@ -22,7 +24,7 @@ struct SearchQuery {
         self.type = type
         catalog = SearchParameterCatalog.of(type)
         conditions.append("r.type = ?")
-        arguments += [type]
+        arguments.append(type.databaseValue)
         for (name, value) in parameters {
             try add(name: name, value: value)
         }
@@ -43,7 +45,7 @@ struct SearchQuery {
             try noModifier(name, modifier)
             let ids = Self.values(value)
             conditions.append("r.id IN (\(Self.marks(ids.count)))")
-            arguments += StatementArguments(ids)
+            arguments += ids.map(\.databaseValue)
         case "_lastUpdated":
             try noModifier(name, modifier)
             let comparison = try DateComparison(value, parameter: name)
@@ -56,7 +58,7 @@ struct SearchQuery {
                 conditions.append("0")  // Group or Device subjects are never stored as a patient_id
             } else {
                 conditions.append("r.patient_id IN (\(Self.marks(ids.count)))")
-                arguments += StatementArguments(ids)
+                arguments += ids.map(\.databaseValue)
             }
         default:
             guard let parameter = catalog.parameter(named: base) else {
@@ -75,27 +77,27 @@ struct SearchQuery {
         guard !values.isEmpty else { throw FHIRStoreError(.invalidValue, "The parameter '\(name)' has no value.") }
         switch parameter.kind {
         case .string:
-            let column: String
+            // FHIR string search: "starts with" on the normalized form unless a modifier says otherwise.
+            let test: String
             let pattern: (String) -> String
             switch modifier {
-            case nil: (column, pattern) = ("value", { Self.likeEscaped(FHIRText.normalize($0)) + "%" })
-            case "contains": (column, pattern) = ("value", { "%" + Self.likeEscaped(FHIRText.normalize($0)) + "%" })
-            case "exact": (column, pattern) = ("raw", { $0 })
+            case nil: (test, pattern) = ("s.value LIKE ? ESCAPE '\\'", { Self.likeEscaped(FHIRText.normalize($0)) + "%" })
+            case "contains": (test, pattern) = ("s.value LIKE ? ESCAPE '\\'", { "%" + Self.likeEscaped(FHIRText.normalize($0)) + "%" })
+            case "exact": (test, pattern) = ("s.raw = ?", { $0 })
             default: throw Self.badModifier(name, modifier)
             }
-            let test = modifier == "exact" ? "s.raw = ?" : "s.\(column) LIKE ? ESCAPE '\\'"
             conditions.append(
                 "EXISTS (SELECT 1 FROM search_string s WHERE s.type = r.type AND s.id = r.id AND s.param = ? AND (\(Array(repeating: test, count: values.count).joined(separator: " OR "))))"
             )
-            arguments += [parameter.name]
-            arguments += StatementArguments(values.map(pattern))
+            arguments.append(parameter.name.databaseValue)
+            arguments += values.map { pattern($0).databaseValue }
         case .token:
             try noModifier(name, modifier)
             var tests: [String] = []
             for value in values {
                 guard let bar = value.firstIndex(of: "|") else {
                     tests.append("t.code = ?")
-                    arguments += [value]
+                    arguments.append(value.databaseValue)
                     continue
                 }
                 let system = String(value[..<bar])
@@ -103,13 +105,13 @@ struct SearchQuery {
                 switch (system.isEmpty, code.isEmpty) {
                 case (true, _):
                     tests.append("(t.system IS NULL AND t.code = ?)")
-                    arguments += [code]
+                    arguments.append(code.databaseValue)
                 case (false, true):
                     tests.append("t.system = ?")
-                    arguments += [system]
+                    arguments.append(system.databaseValue)
                 case (false, false):
                     tests.append("(t.system = ? AND t.code = ?)")
-                    arguments += [system, code]
+                    arguments += [system.databaseValue, code.databaseValue]
                 }
             }
             conditions.append(

@@ -3,6 +3,12 @@ import BedsideFHIR
 import Foundation
 import Testing
 
+/// The parent of every FHIR suite, run one test at a time.
+///
+/// Imports and seeding are CPU-bound; run in parallel they would take every core for seconds and
+/// starve the timing-sensitive tests of other targets that share the test process.
+@Suite(.serialized) enum FHIRTests {}
+
 /// Fixtures and throwaway stores shared by the FHIR tests.
 enum Fixture {
     static let synthea = [
@@ -15,10 +21,10 @@ enum Fixture {
     }
 
     /// A store holding the hand-written clinic bundle (patient p1) and the bare patient p2.
-    static func clinic() throws -> TemporaryStore {
+    static func clinic() async throws -> TemporaryStore {
         let temporary = try TemporaryStore()
-        try temporary.store.importPatient(try data("clinic-bundle", folder: "handwritten"))
-        try temporary.store.importPatient(try data("patient-ana", folder: "handwritten"))
+        try await temporary.store.importPatient(try data("clinic-bundle", folder: "handwritten"))
+        try await temporary.store.importPatient(try data("patient-ana", folder: "handwritten"))
         return temporary
     }
 
@@ -61,12 +67,12 @@ final class TemporaryStore {
 
 extension FHIRStore {
     /// Every stored resource of the usual types, page by page: two stores with equal dumps hold the same data.
-    func dumpForTests() throws -> [String] {
+    func dumpForTests() async throws -> [String] {
         var lines: [String] = []
         for type in Fixture.types {
             var offset: Int? = 0
             while let current = offset {
-                let page = try search(type: type, parameters: [("_count", "500"), ("_sort", "_id"), ("_offset", String(current))])
+                let page = try await search(type: type, parameters: [("_count", "500"), ("_sort", "_id"), ("_offset", String(current))])
                 lines += page.resources
                 offset = page.nextOffset
             }

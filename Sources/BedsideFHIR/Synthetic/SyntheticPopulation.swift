@@ -8,7 +8,7 @@ import BedsideCore
 /// ``FHIRStore/importPatient(_:maxBytes:)``; patients are written in batches of 50 per transaction.
 ///
 /// ```swift
-/// if try store.isEmpty { try SyntheticPopulation.seed(into: store, patients: 100) }
+/// if try await store.isEmpty { try await SyntheticPopulation.seed(into: store, patients: 100) }
 /// ```
 public enum SyntheticPopulation {
     /// The day the synthetic histories end: the "today" of every synthetic chart.
@@ -19,26 +19,25 @@ public enum SyntheticPopulation {
     static let batchSize = 50
 
     /// Adds `patients` synthetic patients to `store`.
-    public static func seed(into store: FHIRStore, patients: Int, seed: UInt64 = defaultSeed) throws {
+    public static func seed(into store: FHIRStore, patients: Int, seed: UInt64 = defaultSeed) async throws {
         let asOf = FHIRDate.start(referenceDate)! + 17 * 3600
-        var plans: [ImportPlan] = []
-        var unnamed = 0
         // Each patient draws from its own generator, seeded from this one. Seeding patients with
         // `seed + n` instead would not do: SplitMix64 steps its state by a constant, so nearby
         // seeds give overlapping sequences, and patients would share ids.
         var seeds = SplitMix64(seed: seed)
-        for _ in 0..<patients {
-            var patient = SyntheticPatient(random: SplitMix64(seed: seeds.next()), asOf: asOf)
-            let plan = try ImportPlan(patient.makeBundle()) {
-                unnamed += 1
-                return "synthetic-\(unnamed)"
-            }
-            plans.append(plan)
-            if plans.count == batchSize {
-                try store.write(plans, lastUpdated: FHIRDate.iso(asOf))
-                plans.removeAll(keepingCapacity: true)
+        let patientSeeds = (0..<max(patients, 0)).map { _ in seeds.next() }
+        for first in stride(from: 0, to: patientSeeds.count, by: batchSize) {
+            let batch = Array(patientSeeds[first..<min(first + batchSize, patientSeeds.count)])
+            try await store.write(lastUpdated: FHIRDate.iso(asOf)) {
+                try batch.map { patientSeed in
+                    var patient = SyntheticPatient(random: SplitMix64(seed: patientSeed), asOf: asOf)
+                    var unnamed = 0  // every synthetic resource has an id; this only keeps the planner total
+                    return try ImportPlan(patient.makeBundle()) {
+                        unnamed += 1
+                        return "synthetic-\(patientSeed)-\(unnamed)"
+                    }
+                }
             }
         }
-        if !plans.isEmpty { try store.write(plans, lastUpdated: FHIRDate.iso(asOf)) }
     }
 }
