@@ -140,6 +140,7 @@ let package = Package(
                 "BedsideAgent",
                 "BedsideCore",
                 "BedsideFHIR",
+                "BedsideTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -27,30 +27,10 @@ extension FHIRStore {
     /// input is refused.
     @discardableResult
     public func importPatient(_ json: Data, maxBytes: Int = FHIRStore.defaultMaxImportBytes) async throws -> ImportResult {
-        guard json.count <= maxBytes else {
-            throw FHIRImportError(
-                status: 413,
-                .tooCostly,
-                "The import is \(json.count) bytes, over the limit of \(maxBytes) bytes."
-            )
-        }
         let plans = try await write(lastUpdated: FHIRDate.iso(Int64(now().timeIntervalSince1970.rounded(.down)))) {
-            [try Self.plan(json)]
+            [try ImportPlan.prepare(json, maxBytes: maxBytes)]
         }
         return ImportResult(patientID: plans[0].patientID, counts: plans[0].counts)
-    }
-
-    private static func plan(_ json: Data) throws -> ImportPlan {
-        let root: JSONValue
-        do {
-            root = try FHIRJSON.parse(json)
-        } catch {
-            throw FHIRImportError(status: 400, .invalid, "The body is not valid JSON: \(error.localizedDescription)")
-        }
-        guard root.objectValue != nil else {
-            throw FHIRImportError(.structure, "The body is JSON \(root.typeName), not a FHIR resource object.")
-        }
-        return try ImportPlan(root, newID: { UUID().uuidString.lowercased() })
     }
 
     /// Plans and writes imports in one transaction; a refused input or a reference the store cannot

@@ -39,9 +39,9 @@ struct ClinicalDataSettings: Equatable {
 /// Opens the embedded FHIR store and, when it holds nothing yet, seeds it with synthetic patients.
 func openClinicalData(_ settings: ClinicalDataSettings, logger: Logger) async throws -> FHIRStore {
     let store = try FHIRStore(path: settings.databasePath)
-    guard settings.seedPatients > 0, try store.isEmpty else { return store }
+    guard settings.seedPatients > 0, try await store.isEmpty else { return store }
     let started = ContinuousClock.now
-    try await BlockingWork.run { try SyntheticPopulation.seed(into: store, patients: settings.seedPatients) }
+    try await SyntheticPopulation.seed(into: store, patients: settings.seedPatients)
     logger.info(
         "Seeded synthetic patients into the empty FHIR store",
         metadata: [
@@ -58,34 +58,19 @@ struct FHIRPatientRecords: PatientRecords {
     let store: FHIRStore
     let maxImportBytes: Int
 
+    // The store does its SQLite work, parsing and planning included, on GRDB's own queues, so an
+    // import never holds one of the few cooperative threads.
     func importPatient(_ body: Data) async throws -> (patientID: String, counts: [String: Int]) {
-        let imported = try await BlockingWork.run { [store, maxImportBytes] in
-            do {
-                return try store.importPatient(body, maxBytes: maxImportBytes)
-            } catch let error as FHIRImportError {
-                throw PatientImportError(status: error.status, issueCode: error.code.rawValue, message: error.message)
-            }
+        do {
+            let imported = try await store.importPatient(body, maxBytes: maxImportBytes)
+            return (imported.patientID, imported.counts)
+        } catch let error as FHIRImportError {
+            throw PatientImportError(status: error.status, issueCode: error.code.rawValue, message: error.message)
         }
-        return (imported.patientID, imported.counts)
     }
 
     func patient(id: String) async throws -> String? {
-        try await BlockingWork.run { [store] in try store.patientRecordJSON(patientID: id) }
-    }
-}
-
-/// Runs synchronous database work on a thread of its own.
-///
-/// The FHIR store is synchronous SQLite. Run inline, a 1.6 MB import would hold one of the few
-/// cooperative-pool threads (one per core) for its whole length, and Dispatch's global queues
-/// draw from the same small width here; a dedicated thread keeps other requests moving.
-/// The work is not cancelled with its task: an import is all or nothing and short, so letting
-/// it finish is simpler than interrupting SQLite.
-enum BlockingWork {
-    static func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try work() }) }.start()
-        }
+        try await store.patientRecordJSON(patientID: id)
     }
 }
 

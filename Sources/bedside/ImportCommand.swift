@@ -54,7 +54,7 @@ struct ImportCommand: AsyncParsableCommand {
         }
         let started = ContinuousClock.now
         do {
-            let imported = try await BlockingWork.run { try store.importPatient(data, maxBytes: maxBytes) }
+            let imported = try await store.importPatient(data, maxBytes: maxBytes)
             let elapsed = (ContinuousClock.now - started).milliseconds
             let counts = imported.counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             return .success("patient \(imported.patientID): \(counts) (\(elapsed) ms)")

@@ -20,12 +20,12 @@ final class RecordingAudit: AccessAudit {
     let margie: String
     let lean: String
 
-    init() throws {
+    init() async throws {
         temporary = try TemporaryStore()
         let margieData = try Fixture.data("patient-margie-hettinger")
         let leanData = try Fixture.data("patient-lean-davis")
-        try temporary.store.importPatient(margieData)
-        try temporary.store.importPatient(leanData)
+        try await temporary.store.importPatient(margieData)
+        try await temporary.store.importPatient(leanData)
         margie = try Fixture.patientID(margieData)
         lean = try Fixture.patientID(leanData)
         tools = FHIRTools(source: EmbeddedFHIRSource(store: temporary.store), audit: audit)

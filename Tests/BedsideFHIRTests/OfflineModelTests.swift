@@ -12,10 +12,10 @@ import Testing
     let lean: String
     let margie: String
 
-    init() throws {
+    init() async throws {
         temporary = try TemporaryStore()
         for name in ["patient-lean-davis", "patient-margie-hettinger", "patient-kallie-frami"] {
-            try temporary.store.importPatient(try Fixture.data(name))
+            try await temporary.store.importPatient(try Fixture.data(name))
         }
         lean = try Fixture.patientID(try Fixture.data("patient-lean-davis"))
         margie = try Fixture.patientID(try Fixture.data("patient-margie-hettinger"))

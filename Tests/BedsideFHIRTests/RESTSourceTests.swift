@@ -53,7 +53,7 @@ final class FakeFHIRServer: Sendable {
                 "entry": .array(entries.map { .object(["resource": $0["resource"] ?? .null]) }),
             ])
             do {
-                try store.importPatient(Data(FHIRJSON.text(collection).utf8))
+                try await store.importPatient(Data(FHIRJSON.text(collection).utf8))
             } catch let error as FHIRImportError {
                 return outcome(.unprocessableContent, error.message)
             }
@@ -67,7 +67,7 @@ final class FakeFHIRServer: Sendable {
         router.get("/fhir/:type/:id") { request, context -> Response in
             if let delay { try await Task.sleep(for: delay) }
             guard authorized(request) else { return outcome(.unauthorized, "Access denied") }
-            guard let json = try store.read(type: context.parameters.get("type") ?? "", id: context.parameters.get("id") ?? "") else {
+            guard let json = try await store.read(type: context.parameters.get("type") ?? "", id: context.parameters.get("id") ?? "") else {
                 return outcome(.notFound, "Resource not found")
             }
             return Response(
@@ -82,7 +82,7 @@ final class FakeFHIRServer: Sendable {
             let parameters = request.uri.queryParameters.map { (name: String($0.key), value: String($0.value)) }
             let result: FHIRSearchResult
             do {
-                result = try store.search(type: context.parameters.get("type") ?? "", parameters: parameters)
+                result = try await store.search(type: context.parameters.get("type") ?? "", parameters: parameters)
             } catch {
                 return outcome(.badRequest, "\(error)")
             }
@@ -137,11 +137,11 @@ final class FakeFHIRServer: Sendable {
     let temporary: TemporaryStore
     let lean: String
 
-    init() throws {
+    init() async throws {
         temporary = try TemporaryStore()
         let data = try Fixture.data("patient-lean-davis")
-        try temporary.store.importPatient(data)
-        try temporary.store.importPatient(try Fixture.data("patient-carroll-ohara"))
+        try await temporary.store.importPatient(data)
+        try await temporary.store.importPatient(try Fixture.data("patient-carroll-ohara"))
         lean = try Fixture.patientID(data)
     }
 
@@ -185,10 +185,10 @@ final class FakeFHIRServer: Sendable {
         let result = try await source.importPatient(data)
         #expect(result.patientID == (try Fixture.patientID(data)))
         #expect(result.counts == (try Fixture.expectedCounts(data)))
-        #expect(try remote.store.counts(patientID: result.patientID)["Condition"] == 4)
+        #expect(try await remote.store.counts(patientID: result.patientID)["Condition"] == 4)
         // Importing again updates: the server holds each resource once.
         try await source.importPatient(data)
-        #expect(try remote.store.statistics().resources == result.counts.values.reduce(0, +))
+        #expect(try await remote.store.statistics().resources == result.counts.values.reduce(0, +))
         let found = try await FHIRTools(source: source).call("find_patients", arguments: .object(["name": .string("cris rath")]))
         #expect(found.content.contains(result.patientID))
 
@@ -209,7 +209,7 @@ final class FakeFHIRServer: Sendable {
             #expect(error.message.contains("refused the transaction (422)"))
             #expect(error.message.contains("Practitioner/nobody"))
         }
-        #expect(try remote.store.read(type: "Patient", id: "p-new") == nil)
+        #expect(try await remote.store.read(type: "Patient", id: "p-new") == nil)
         // Input the importer refuses never reaches the server.
         await #expect(throws: FHIRImportError.self) { try await source.importPatient(Data("not json".utf8)) }
         try await source.shutdown()
@@ -220,7 +220,7 @@ final class FakeFHIRServer: Sendable {
         let server = try await FakeFHIRServer(store: temporary.store)
         let source = RESTFHIRSource(configuration: FHIRServerConfiguration(baseURL: server.baseURL, authentication: .bearer("token-1")))
         let remote = try FHIRJSON.parse(try #require(try await source.patientRecordJSON(patientID: lean)))
-        let local = try FHIRJSON.parse(try #require(try temporary.store.patientRecordJSON(patientID: lean)))
+        let local = try FHIRJSON.parse(try #require(try await temporary.store.patientRecordJSON(patientID: lean)))
         #expect(remote["summary"] == local["summary"])
         #expect(remote["patient"] == local["patient"])
         let expected = try Fixture.expectedCounts(try Fixture.data("patient-lean-davis"))

@@ -1,5 +1,6 @@
 import BedsideCore
 import BedsideFHIR
+import BedsideTestSupport
 import Foundation
 import Testing
 
@@ -29,26 +30,10 @@ enum Fixture {
     }
 
     /// The per-type counts of a bundle's entries, read straight from its JSON.
-    static func expectedCounts(_ data: Data) throws -> [String: Int] {
-        let bundle = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        let entries = try #require(bundle["entry"] as? [[String: Any]])
-        var counts: [String: Int] = [:]
-        for entry in entries {
-            let resource = try #require(entry["resource"] as? [String: Any])
-            counts[try #require(resource["resourceType"] as? String), default: 0] += 1
-        }
-        return counts
-    }
+    static func expectedCounts(_ data: Data) throws -> [String: Int] { try BundleFacts.counts(data) }
 
     /// The id of the bundle's Patient.
-    static func patientID(_ data: Data) throws -> String {
-        let bundle = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        let entries = try #require(bundle["entry"] as? [[String: Any]])
-        let patient = try #require(
-            entries.compactMap { $0["resource"] as? [String: Any] }.first { $0["resourceType"] as? String == "Patient" }
-        )
-        return try #require(patient["id"] as? String)
-    }
+    static func patientID(_ data: Data) throws -> String { try BundleFacts.patientID(data) }
 }
 
 /// A file-backed store in a fresh temporary directory, removed when the test ends.

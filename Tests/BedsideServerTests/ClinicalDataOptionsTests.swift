@@ -74,6 +74,6 @@ import Testing
             Issue.record("a missing file was accepted")
             return
         }
-        #expect(try store.patientCount() == 1)
+        #expect(try await store.patientCount() == 1)
     }
 }

@@ -10,13 +10,13 @@ import Testing
 @Suite struct OfflineTurnTests {
     @Test func aQuestionAboutASeededPatientStreamsAGroundedAnswer() async throws {
         let fhir = try FHIRStore.inMemory()
-        try SyntheticPopulation.seed(into: fhir, patients: 12)
+        try await SyntheticPopulation.seed(into: fhir, patients: 12)
         // Ask about a seeded patient who has conditions.
-        let conditions = try fhir.search(type: "Condition", parameters: [("_count", "1")])
+        let conditions = try await fhir.search(type: "Condition", parameters: [("_count", "1")])
         let condition = try FHIRJSON.parse(try #require(conditions.resources.first))
         let reference = try #require(condition["subject"]?["reference"]?.stringValue)
         let patientID = String(reference.dropFirst("Patient/".count))
-        let patient = try FHIRJSON.parse(try #require(try fhir.read(type: "Patient", id: patientID)))
+        let patient = try FHIRJSON.parse(try #require(try await fhir.read(type: "Patient", id: patientID)))
         let name = try #require(
             patient["name"].flatMap { value -> JSONValue? in
                 if case .array(let names) = value { return names.first }

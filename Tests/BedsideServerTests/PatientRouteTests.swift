@@ -1,6 +1,7 @@
 import BedsideCore
 import BedsideFHIR
 import BedsideServer
+import BedsideTestSupport
 import Foundation
 import Testing
 
@@ -46,13 +47,13 @@ import Testing
         #expect(first.headers["location"] == "/patient/\(patientID)")
         let positions = expected.keys.sorted().compactMap { first.body.range(of: "\"\($0)\":")?.lowerBound }
         #expect(positions.count == expected.count && positions == positions.sorted(), "counts in key order")
-        let stored = try clinic.fhir.statistics()
+        let stored = try await clinic.fhir.statistics()
 
         let again = try await clinic.importPatient(data)
         #expect(again.status == 201)
         #expect(try counts(JSONValue.parse(again.body)) == expected)
-        #expect(try clinic.fhir.statistics() == stored)
-        #expect(try clinic.fhir.patientCount() == 1)
+        #expect(try await clinic.fhir.statistics() == stored)
+        #expect(try await clinic.fhir.patientCount() == 1)
         try await clinic.server.stop()
     }
 
@@ -115,8 +116,8 @@ import Testing
     @Test(arguments: badInputs)
     func badInputIsRefusedWithAnOperationOutcomeAndStoresNothing(_ bad: BadInput) async throws {
         let clinic = try await Clinic.start(maxImportBytes: 200_000)
-        try clinic.fhir.importPatient(try SyntheaFixture.data("patient-cris-rath"))
-        let before = try clinic.fhir.statistics()
+        try await clinic.fhir.importPatient(try SyntheaFixture.data("patient-cris-rath"))
+        let before = try await clinic.fhir.statistics()
 
         let response = try await clinic.importPatient(Data(bad.body.utf8))
         #expect(response.status == bad.status, "\(response.body)")
@@ -126,9 +127,9 @@ import Testing
         #expect(issue["severity"]?.stringValue == "error")
         #expect(issue["code"]?.stringValue == bad.issue)
         #expect(issue["diagnostics"]?.stringValue?.contains(bad.mentions) == true, "\(response.body)")
-        #expect(try clinic.fhir.statistics() == before)
-        #expect(try clinic.fhir.patientCount() == 1)
-        #expect(try clinic.fhir.read(type: "Patient", id: "new-patient") == nil)
+        #expect(try await clinic.fhir.statistics() == before)
+        #expect(try await clinic.fhir.patientCount() == 1)
+        #expect(try await clinic.fhir.read(type: "Patient", id: "new-patient") == nil)
         try await clinic.server.stop()
     }
 
@@ -142,10 +143,10 @@ import Testing
         let record = try JSONValue.parse(body)
         #expect(record["patient"]?["resourceType"]?.stringValue == "Patient")
         #expect(record["patient"]?["id"]?.stringValue == patientID)
-        #expect(try counts(record) == (try clinic.fhir.counts(patientID: patientID)))
+        #expect(try counts(record) == (try await clinic.fhir.counts(patientID: patientID)))
         let summary = try #require(record["summary"])
         #expect(summary["patient_id"]?.stringValue == patientID)
-        let expected = try clinic.fhir.summary(patientID: patientID)
+        let expected = try await clinic.fhir.summary(patientID: patientID)
         #expect(summary["active_conditions"]?.items?.count == expected.activeConditions.count)
         #expect(summary["active_medications"]?.items?.count == expected.activeMedications.count)
         #expect(summary["allergies"]?.items?.count == expected.allergies.count)
@@ -173,11 +174,11 @@ import Testing
         let refused = try await clinic.importPatient(body, headers: ["Origin": "https://evil.example"])
         #expect(refused.status == 403)
         #expect(try JSONValue.parse(refused.body).code == "origin_not_allowed")
-        #expect(try clinic.fhir.isEmpty)
+        #expect(try await clinic.fhir.isEmpty)
 
         let allowed = try await clinic.importPatient(body, headers: ["Origin": "http://localhost:3000"])
         #expect(allowed.status == 201)
-        #expect(try clinic.fhir.patientCount() == 1)
+        #expect(try await clinic.fhir.patientCount() == 1)
         try await clinic.server.stop()
     }
 
@@ -206,7 +207,7 @@ import Testing
             #expect(status == 200)
             slowest = max(slowest, ContinuousClock.now - probe)
             probes += 1
-            if try clinic.fhir.patientCount() == 1 { break }
+            if try await clinic.fhir.patientCount() == 1 { break }
             try await Task.sleep(for: .milliseconds(20))
         }
         let response = try await imported
@@ -248,24 +249,8 @@ enum SyntheaFixture {
     }
 
     /// The per-type counts of a bundle's entries, read straight from its JSON.
-    static func counts(_ data: Data) throws -> [String: Int] {
-        let bundle = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        let entries = try #require(bundle["entry"] as? [[String: Any]])
-        var counts: [String: Int] = [:]
-        for entry in entries {
-            let resource = try #require(entry["resource"] as? [String: Any])
-            counts[try #require(resource["resourceType"] as? String), default: 0] += 1
-        }
-        return counts
-    }
+    static func counts(_ data: Data) throws -> [String: Int] { try BundleFacts.counts(data) }
 
     /// The id of the bundle's Patient.
-    static func patientID(_ data: Data) throws -> String {
-        let bundle = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        let entries = try #require(bundle["entry"] as? [[String: Any]])
-        let patient = try #require(
-            entries.compactMap { $0["resource"] as? [String: Any] }.first { $0["resourceType"] as? String == "Patient" }
-        )
-        return try #require(patient["id"] as? String)
-    }
+    static func patientID(_ data: Data) throws -> String { try BundleFacts.patientID(data) }
 }

@@ -41,11 +41,11 @@ public struct EmbeddedFHIRSource: FHIRDataSource {
     public var label: String { "embedded store" }
 
     public func resource(type: String, id: String) async throws -> JSONValue? {
-        try store.read(type: type, id: id).map { try FHIRJSON.parse($0) }
+        try await store.read(type: type, id: id).map { try FHIRJSON.parse($0) }
     }
 
     public func page(type: String, parameters: [(name: String, value: String)]) async throws -> FHIRPage {
-        let result = try store.search(type: type, parameters: parameters)
+        let result = try await store.search(type: type, parameters: parameters)
         return FHIRPage(
             resources: try result.resources.map { try FHIRJSON.parse($0) },
             total: result.total,

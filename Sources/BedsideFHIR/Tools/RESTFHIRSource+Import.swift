@@ -51,22 +51,3 @@ extension RESTFHIRSource {
         }
     }
 }
-
-extension ImportPlan {
-    /// Checks the size, parses the JSON and plans the import; throws ``FHIRImportError``.
-    static func prepare(_ json: Data, maxBytes: Int) throws -> ImportPlan {
-        guard json.count <= maxBytes else {
-            throw FHIRImportError(status: 413, .tooCostly, "The import is \(json.count) bytes, over the limit of \(maxBytes) bytes.")
-        }
-        let root: JSONValue
-        do {
-            root = try FHIRJSON.parse(json)
-        } catch {
-            throw FHIRImportError(status: 400, .invalid, "The body is not valid JSON: \(error.localizedDescription)")
-        }
-        guard root.objectValue != nil else {
-            throw FHIRImportError(.structure, "The body is JSON \(root.typeName), not a FHIR resource object.")
-        }
-        return try ImportPlan(root, newID: { UUID().uuidString.lowercased() })
-    }
-}

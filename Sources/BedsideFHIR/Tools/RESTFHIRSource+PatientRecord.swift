@@ -26,14 +26,6 @@ extension RESTFHIRSource {
             resources += page.resources.map { (type, $0) }
         }
         let summary = PatientSummary.build(patientID: patientID, patient: patient, resources: resources)
-        var countsJSON = JSONWriter()
-        countsJSON.beginObject()
-        for (type, count) in counts.sorted(by: { $0.key < $1.key }) { countsJSON.member(type, Int64(count)) }
-        countsJSON.endObject()
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let summaryJSON = String(decoding: try encoder.encode(summary), as: UTF8.self)
-        return "{\"patient\":\(FHIRJSON.text(patient)),\"counts\":\(countsJSON.text),\"summary\":\(summaryJSON)}"
+        return try FHIRStore.patientRecordJSON(patient: FHIRJSON.text(patient), counts: counts, summary: summary)
     }
 }
