@@ -1,6 +1,7 @@
 import ArgumentParser
 import BedsideAgent
 import BedsideCore
+import BedsideFHIR
 import BedsideOpenAI
 import BedsideServer
 import BedsideStore
@@ -31,6 +32,8 @@ struct Bedside: AsyncParsableCommand {
         let logger = Logger(label: "bedside")
         let store = try SQLiteEventStore(path: settings.databasePath)
         let clinicalData = try await openClinicalData(settings.clinical, logger: logger)
+        // A question naming a seeded (synthetic, never an imported) patient, to start with.
+        let example = settings.fhirServer == nil ? try? await SyntheticPopulation.exampleQuestion(in: clinicalData) : nil
         let agent = AgentSetup(settings: settings, fhirStore: clinicalData, audit: store, logger: logger)
         let patients: any PatientRecords =
             agent.remoteFHIR.map { RemotePatientRecords(source: $0, maxImportBytes: settings.clinical.maxImportBytes) }
@@ -41,6 +44,7 @@ struct Bedside: AsyncParsableCommand {
         ) { port in
             let host = settings.server.host.contains(":") ? "[\(settings.server.host)]" : settings.server.host
             print("Bedside is running at http://\(host):\(port)/ (Ctrl-C to stop)")
+            if let example { print("Try asking: \(example)") }
             fflush(nil)  // the URL must show up at once even when stdout is a pipe
         }
         do {
