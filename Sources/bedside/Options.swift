@@ -36,6 +36,14 @@ struct Options: ParsableArguments {
     @Option(help: "Invalid frames tolerated in a burst before closing (1008). [env: BEDSIDE_MAX_VIOLATIONS] (default: 10)")
     var maxViolations: Int?
 
+    @Option(
+        help: """
+            Link to a trace, {trace_id} replaced by its id, e.g. http://localhost:16686/trace/{trace_id}. \
+            [env: BEDSIDE_TRACE_URL] (default: none)
+            """
+    )
+    var traceURL: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. [env: BEDSIDE_LOG_LEVEL] (default: info)")
     var logLevel: String?
 
@@ -98,6 +106,13 @@ struct Options: ParsableArguments {
             try positive(maxContentChars, "BEDSIDE_MAX_CONTENT_CHARS", environment) ?? server.maxContentCharacters
         server.outboxCapacity = try positive(outboxCapacity, "BEDSIDE_OUTBOX_CAPACITY", environment) ?? server.outboxCapacity
         server.maxViolations = try positive(maxViolations, "BEDSIDE_MAX_VIOLATIONS", environment) ?? server.maxViolations
+        if let template = traceURL ?? environment["BEDSIDE_TRACE_URL"], !template.isEmpty {
+            let lowered = template.lowercased()
+            guard lowered.hasPrefix("http://") || lowered.hasPrefix("https://"), template.contains("{trace_id}") else {
+                throw ValidationError("The trace URL must be an http(s) URL containing {trace_id}, not '\(template)'.")
+            }
+            server.traceURL = template
+        }
         let levelName = logLevel ?? environment["BEDSIDE_LOG_LEVEL"] ?? "info"
         guard let level = Logger.Level(rawValue: levelName.lowercased()) else {
             throw ValidationError("Unknown log level '\(levelName)'.")

@@ -29,6 +29,10 @@ public struct ServerConfiguration: Sendable {
     public var closeTimeout: Duration
     /// How often the server pings each WebSocket to detect dead peers. Default 30 s.
     public var pingInterval: Duration
+    /// Link to a trace in a tracing UI, with `{trace_id}` where the id goes (e.g.
+    /// `http://localhost:16686/trace/{trace_id}` for Jaeger); the web UI gets it from
+    /// `GET /config.json`. `--trace-url`, `BEDSIDE_TRACE_URL`; default none (ids shown, no link).
+    public var traceURL: String?
 
     public init(
         host: String = "127.0.0.1",
@@ -39,7 +43,8 @@ public struct ServerConfiguration: Sendable {
         outboxCapacity: Int = 4096,
         maxViolations: Int = 10,
         closeTimeout: Duration = .seconds(5),
-        pingInterval: Duration = .seconds(30)
+        pingInterval: Duration = .seconds(30),
+        traceURL: String? = nil
     ) {
         self.host = host
         self.port = port
@@ -50,6 +55,7 @@ public struct ServerConfiguration: Sendable {
         self.maxViolations = maxViolations
         self.closeTimeout = closeTimeout
         self.pingInterval = pingInterval
+        self.traceURL = traceURL
     }
 
     /// Local development origins: any port on localhost and 127.0.0.1.

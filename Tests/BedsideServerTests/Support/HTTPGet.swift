@@ -8,7 +8,19 @@ import Glibc
 /// blocking read must never occupy one of the few threads (cooperative pool or Dispatch's
 /// global queues, which share their width limit here) that the server's tasks need.
 enum HTTPGet {
+    /// A response: status, header fields (names lowercased) and body.
+    struct Reply: Sendable {
+        var status: Int
+        var headers: [String: String]
+        var body: String
+    }
+
     static func fetch(port: Int, path: String, headers: [String: String]) async throws -> (Int, String) {
+        let reply = try await fetchReply(port: port, path: path, headers: headers)
+        return (reply.status, reply.body)
+    }
+
+    static func fetchReply(port: Int, path: String, headers: [String: String]) async throws -> Reply {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
                 continuation.resume(with: Result { try blockingFetch(port: port, path: path, headers: headers) })
@@ -17,7 +29,7 @@ enum HTTPGet {
         }
     }
 
-    private static func blockingFetch(port: Int, path: String, headers: [String: String]) throws -> (Int, String) {
+    private static func blockingFetch(port: Int, path: String, headers: [String: String]) throws -> Reply {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket() failed") }
         defer { close(fd) }
@@ -49,7 +61,12 @@ enum HTTPGet {
         let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
         var body = String(text[headerEnd.upperBound...])
         if head.lowercased().contains("transfer-encoding: chunked") { body = dechunk(body) }
-        return (status, body)
+        var fields: [String: String] = [:]
+        for line in head.split(separator: "\r\n").dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return Reply(status: status, headers: fields, body: body)
     }
 
     private static func dechunk(_ text: String) -> String {
