@@ -51,7 +51,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         try:
-            if not used_tool and request.get("tools"):
+            if not used_tool:
                 call = {"index": 0, "id": "call_1", "type": "function",
                         "function": {"name": "find_patients", "arguments": json.dumps({"name": "Maria Garcia"})}}
                 self.send_chunk(chunk({"role": "assistant", "tool_calls": [call]}))
@@ -75,7 +75,11 @@ class Handler(BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
-    server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
+    class Server(ThreadingHTTPServer):
+        def handle_error(self, request, client_address):
+            pass  # a client that went away (a killed Bedside) is expected here
+
+    server = Server(("127.0.0.1", int(sys.argv[1])), Handler)
     server.daemon_threads = True
     print("ready", flush=True)
     server.serve_forever()

@@ -178,3 +178,32 @@ test("unknown and malformed input is ignored", () => {
   assert.equal(timeOf({}), null);
   assert.equal(spanDuration({ start: null, end: null, durationMs: null }, 5), 0);
 });
+
+test("real server events (the offline model's turns, shared with the Swift tests) reduce cleanly", () => {
+  const events = fixture("offline-turn.jsonl");
+  const state = reduceAll(initialState("web-fixture-session"), events);
+  const last = events.at(-1).seq;
+  assert.equal(state.lastSeq, last);
+  const users = events.filter((e) => e.type === "user");
+  const finals = events.filter((e) => e.type === "assistant" && !e.streaming);
+  assert.deepEqual(
+    state.messages.filter((m) => m.role === "user").map((m) => m.content),
+    users.map((e) => e.content),
+  );
+  const replies = state.messages.filter((m) => m.role === "assistant");
+  assert.deepEqual(replies.map((m) => m.content), finals.map((e) => e.content));
+  for (const final of finals) {
+    const deltas = events.filter((e) => e.type === "assistant" && e.streaming && e.message_id === final.message_id);
+    assert.equal(deltas.map((e) => e.content).join(""), final.content, "deltas add up to the final text");
+  }
+  assert.equal(state.turns.length, users.length);
+  for (const turn of state.turns) {
+    assert.equal(turn.status, "completed");
+    assert.ok(turn.spans.every((s) => s.end !== null && s.status !== "running"));
+    const ended = events.find((e) => e.type === "turn" && e.turn_id === turn.id && e.status === "completed");
+    const fromSpans = turn.spans.filter((s) => s.kind === "llm").reduce((n, s) => n + s.tokens.total, 0);
+    assert.equal(fromSpans, ended.total_tokens, "the turn's total is the sum of its calls");
+  }
+  assert.ok(state.turns.some((t) => t.spans.some((s) => s.kind === "tool")));
+  assert.equal(reduceAll(state, events), state, "a full replay adds nothing");
+});
