@@ -3,7 +3,15 @@ import { html } from "../../lib/html.js";
 import { renderToolResult } from "../../lib/fhir-table.js";
 
 export function toolCard(span) {
-  const args = JSON.stringify(span.arguments ?? {}, null, 2);
+  let value = span.arguments ?? {};
+  if (typeof value === "string") {
+    try {
+      value = JSON.parse(value); // arguments the model sent as text that is JSON
+    } catch {
+      // shown as the text it is
+    }
+  }
+  const args = typeof value === "string" ? value : JSON.stringify(value, null, 2);
   let result;
   if (span.result === null || span.result === undefined) result = html`<p class="meta">Running…</p>`;
   else
