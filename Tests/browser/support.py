@@ -104,6 +104,9 @@ def browser(width=1280, height=900):
     service = Service(driver_path) if os.path.exists(driver_path) else Service()
     driver = webdriver.Chrome(options=options, service=service)
     driver.set_script_timeout(20)
+    # A window cannot be narrower than about 500 px; the viewport can, as on a phone.
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
     return driver
 
 

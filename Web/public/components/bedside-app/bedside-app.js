@@ -42,8 +42,8 @@ export class BedsideApp extends HTMLElement {
   <aside class="telemetry" aria-labelledby="telemetry-heading">
     <telemetry-panel></telemetry-panel>
   </aside>
-</main>
-<div class="visually-hidden" role="status" aria-live="polite" id="turn-announcer"></div>`);
+  <div class="visually-hidden" role="status" aria-live="polite" id="turn-announcer"></div>
+</main>`);
     this.querySelector(".new-chat").addEventListener("click", () => this.#newChat());
     this.addEventListener("compose-send", (event) => this.#send(event.detail.content));
     this.addEventListener("compose-stop", () => this.#connection?.cancel());
