@@ -49,6 +49,8 @@ class Server:
         self.database = os.path.join(self.directory, "bedside.sqlite")
         self.port = free_port()
         self.env = dict(os.environ, **(env or {}))
+        # A binary built with coverage writes its profile here, not into the working tree.
+        self.env.setdefault("LLVM_PROFILE_FILE", os.path.join(self.directory, "bedside-%p.profraw"))
         self.process = None
         self.log = open(os.path.join(self.directory, "server.log"), "ab")
 
