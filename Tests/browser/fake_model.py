@@ -7,11 +7,12 @@ Markdown reply slowly (so a test can act mid-turn), with token usage. A question
     python3 fake_model.py PORT     then OPENAI_BASE_URL=http://127.0.0.1:PORT/v1
 """
 import json
+import os
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-DELTA_SECONDS = 0.06
+DELTA_SECONDS = float(os.environ.get("FAKE_MODEL_DELTA_SECONDS", "0.06"))
 REPLY = (
     "Maria Garcia has **two** active conditions:\n\n"
     "- Type 2 diabetes mellitus (since 2019)\n- Essential hypertension\n\n"

@@ -2,7 +2,8 @@
 
     python3 Tests/browser/run.py [-v] [unittest names]
 Set BEDSIDE_BROWSER_FAKE_MODEL=1 to answer with the scripted model of fake_model.py instead
-of the server's default.
+of the server's default
+(FAKE_MODEL_DELTA_SECONDS sets its pace, default 0.06 s per word).
 """
 import os
 import sys

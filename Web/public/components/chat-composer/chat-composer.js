@@ -27,7 +27,7 @@ export class ChatComposer extends HTMLElement {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         this.#send();
-      } else if (event.key === "Escape" && this.#busy) {
+      } else if (event.key === "Escape" && (this.#busy || !this.#canSend)) {
         event.preventDefault();
         this.#stop();
       }
@@ -56,7 +56,8 @@ export class ChatComposer extends HTMLElement {
   #apply() {
     const stop = this.querySelector(".stop");
     if (!stop) return;
-    stop.disabled = !this.#busy;
+    // A message on its way can be stopped too: the server reads the cancel after it.
+    stop.disabled = !this.#busy && this.#canSend;
     this.querySelector(".send").setAttribute("aria-disabled", String(this.#busy || !this.#canSend));
     this.querySelector("form").setAttribute("aria-busy", String(this.#busy));
   }
@@ -66,6 +67,8 @@ export class ChatComposer extends HTMLElement {
     const content = input.value.trim();
     if (!content || this.#busy || !this.#canSend) return;
     input.value = "";
+    this.#canSend = false; // until the app says otherwise; Stop is usable at once
+    this.#apply();
     this.dispatchEvent(new CustomEvent("compose-send", { bubbles: true, detail: { content } }));
   }
 
