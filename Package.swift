@@ -69,12 +69,23 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The browser UI: Web/ at the repository root holds the page (public/), its node tests
+        // (test/) and this target's one source, which finds public/ in the resource bundle.
+        .target(
+            name: "BedsideWeb",
+            path: "Web",
+            exclude: ["test", "README.md"],
+            sources: ["BedsideWeb.swift"],
+            resources: [.copy("public")],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "BedsideServer",
             dependencies: [
                 "BedsideAgent",
                 "BedsideCore",
                 "BedsideProtocol",
+                "BedsideWeb",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),

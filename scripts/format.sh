@@ -7,7 +7,7 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-paths=(Sources Tests Package.swift)
+paths=(Sources Tests Web/BedsideWeb.swift Package.swift)
 
 case "${1:-}" in
 "")

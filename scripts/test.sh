@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every Bedside check: formatting, a strict build, all tests with code coverage, and the
-# coverage bars. Expects the toolchain and system libraries that .ci/run installs.
+# Runs every Bedside check: formatting, a strict build, all tests with code coverage, the
+# coverage bars, the web UI's node tests (with the connection module's coverage bar) and the
+# browser tests. Expects the toolchain, system libraries and packages that .ci/run installs.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -28,3 +29,9 @@ summary=".build/debug/codecov/summary.json"
 "$llvm_cov" export -summary-only -instr-profile "$profdata" "$binary" \
     -ignore-filename-regex '(\.build|Tests|BedsideTestSupport)/' > "$summary"
 python3 scripts/coverage.py "$summary"
+
+echo "== web unit tests (node --test, connection module at 85% of lines or more)"
+bash scripts/web-tests.sh
+
+echo "== browser tests (headless Chromium against .build/debug/bedside)"
+bash scripts/browser-tests.sh

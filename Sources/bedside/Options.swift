@@ -41,6 +41,13 @@ struct Options: ParsableArguments {
     var seedPatients: Int?
 
     @OptionGroup var clinical: ClinicalDataOptions
+    @Option(
+        help: """
+            Link to a trace, {trace_id} replaced by its id, e.g. http://localhost:16686/trace/{trace_id}. \
+            [env: BEDSIDE_TRACE_URL] (default: none)
+            """
+    )
+    var traceURL: String?
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. [env: BEDSIDE_LOG_LEVEL] (default: info)")
     var logLevel: String?
@@ -123,6 +130,13 @@ struct Options: ParsableArguments {
         server.maxViolations = try positive(maxViolations, "BEDSIDE_MAX_VIOLATIONS", environment) ?? server.maxViolations
         let clinical = try self.clinical.resolve(environment: environment, seedPatients: seedPatients)
         server.maxImportBytes = clinical.maxImportBytes
+        if let template = traceURL ?? environment["BEDSIDE_TRACE_URL"], !template.isEmpty {
+            let lowered = template.lowercased()
+            guard lowered.hasPrefix("http://") || lowered.hasPrefix("https://"), template.contains("{trace_id}") else {
+                throw ValidationError("The trace URL must be an http(s) URL containing {trace_id}, not '\(template)'.")
+            }
+            server.traceURL = template
+        }
         let levelName = logLevel ?? environment["BEDSIDE_LOG_LEVEL"] ?? "info"
         guard let level = Logger.Level(rawValue: levelName.lowercased()) else {
             throw ValidationError("Unknown log level '\(levelName)'.")

@@ -32,6 +32,10 @@ public struct ServerConfiguration: Sendable {
     public var closeTimeout: Duration
     /// How often the server pings each WebSocket to detect dead peers. Default 30 s.
     public var pingInterval: Duration
+    /// Link to a trace in a tracing UI, with `{trace_id}` where the id goes (e.g.
+    /// `http://localhost:16686/trace/{trace_id}` for Jaeger); the web UI gets it from
+    /// `GET /config.json`. `--trace-url`, `BEDSIDE_TRACE_URL`; default none (ids shown, no link).
+    public var traceURL: String?
 
     public init(
         host: String = "127.0.0.1",
@@ -43,7 +47,8 @@ public struct ServerConfiguration: Sendable {
         maxViolations: Int = 10,
         maxImportBytes: Int = ServerConfiguration.defaultMaxImportBytes,
         closeTimeout: Duration = .seconds(5),
-        pingInterval: Duration = .seconds(30)
+        pingInterval: Duration = .seconds(30),
+        traceURL: String? = nil
     ) {
         self.host = host
         self.port = port
@@ -55,6 +60,7 @@ public struct ServerConfiguration: Sendable {
         self.maxImportBytes = maxImportBytes
         self.closeTimeout = closeTimeout
         self.pingInterval = pingInterval
+        self.traceURL = traceURL
     }
 
     /// The default import limit: 32 MiB, twenty times the largest Synthea patient Bedside ships.

@@ -1,5 +1,6 @@
 public import BedsideCore
 import BedsideProtocol
+import BedsideWeb
 import Hummingbird
 import HummingbirdWebSocket
 public import Logging
@@ -85,6 +86,12 @@ public func buildApplication(
 
     let router = Router()
     addRoutes(to: router, hub: hub, audit: dependencies.audit, patients: patients, upgradeCheck: upgradeCheck)
+    addStaticRoutes(
+        to: router,
+        files: StaticFiles(directory: WebAssets.directory),
+        configuration: configuration,
+        version: hub.serverVersion
+    )
 
     let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
     webSocketRouter.ws("/ws") { request, _ in

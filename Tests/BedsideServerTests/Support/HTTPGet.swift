@@ -16,9 +16,17 @@ struct HTTPResponseText: Sendable {
 /// blocking read must never occupy one of the few threads (cooperative pool or Dispatch's
 /// global queues, which share their width limit here) that the server's tasks need.
 enum HTTPGet {
+    /// A response: status, header fields (names lowercased) and body.
     static func fetch(port: Int, path: String, headers: [String: String]) async throws -> (Int, String) {
         let response = try await perform(port: port, method: "GET", path: path, headers: headers)
         return (response.status, response.body)
+    }
+
+    /// A GET answer with its headers, as the static-file tests read it.
+    typealias Reply = HTTPResponseText
+
+    static func fetchReply(port: Int, path: String, headers: [String: String]) async throws -> Reply {
+        try await perform(port: port, method: "GET", path: path, headers: headers)
     }
 
     /// Any request with an optional body; the answer's header names are lowercased.

@@ -85,6 +85,11 @@ final class LiveServer: Sendable {
         try await HTTPGet.perform(port: port, method: "POST", path: path, headers: headers, body: body)
     }
 
+    /// A plain HTTP GET; returns the status, the header fields (names lowercased) and the body.
+    func reply(_ path: String) async throws -> HTTPGet.Reply {
+        try await HTTPGet.fetchReply(port: port, path: path, headers: [:])
+    }
+
     /// The session's whole persisted history, through the HTTP endpoint.
     func history(_ session: String) async throws -> [JSONValue] {
         let (status, body) = try await get("/sessions/\(session)/events?after=0&limit=10000")

@@ -1,0 +1,24 @@
+"""Runs the browser tests against the already-built .build/debug/bedside (builds nothing).
+
+    python3 Tests/browser/run.py [-v] [unittest names]
+Set BEDSIDE_BROWSER_FAKE_MODEL=1 to answer with the scripted model of fake_model.py instead
+of the server's default
+(FAKE_MODEL_DELTA_SECONDS sets its pace, default 0.06 s per word).
+"""
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from support import BINARY  # noqa: E402
+
+if not os.access(BINARY, os.X_OK):
+    sys.exit(f"error: {BINARY} is missing: run swift build first")
+started = time.monotonic()
+loader = unittest.TestLoader()
+names = [a for a in sys.argv[1:] if not a.startswith("-")]
+suite = loader.loadTestsFromNames(names) if names else loader.discover(os.path.dirname(os.path.abspath(__file__)), pattern="test_*.py")
+result = unittest.TextTestRunner(verbosity=2).run(suite)
+print(f"browser tests took {time.monotonic() - started:.1f} s")
+sys.exit(0 if result.wasSuccessful() else 1)

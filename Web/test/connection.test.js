@@ -1,0 +1,250 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Connection, newId } from "../public/lib/connection.js";
+
+/** A WebSocket double: the test opens it, feeds it server events and drops it. */
+class FakeSocket {
+  static instances = [];
+  readyState = 0;
+  sent = [];
+  closedWith = null;
+  constructor(url) {
+    this.url = url;
+    FakeSocket.instances.push(this);
+  }
+  send(text) {
+    this.sent.push(JSON.parse(text));
+  }
+  close(code) {
+    this.closedWith = code;
+    this.readyState = 3;
+  }
+  // test side
+  open(latestSeq = 0, resumedFrom = null) {
+    this.readyState = 1;
+    this.onopen?.();
+    this.receive({ type: "connection", session_id: "s-test-001", status: "connected", resumed_from: resumedFrom, latest_seq: latestSeq });
+  }
+  receive(event) {
+    this.onmessage?.({ data: typeof event === "string" ? event : JSON.stringify(event) });
+  }
+  drop() {
+    this.readyState = 3;
+    this.onerror?.();
+    this.onclose?.({ code: 1006 });
+  }
+}
+
+function harness({ random = () => 0.5, lastSeq } = {}) {
+  FakeSocket.instances = [];
+  const timers = [];
+  let clock = 1_000;
+  let ids = 0;
+  const events = [];
+  const statuses = [];
+  const connection = new Connection({
+    url: "ws://bedside.test",
+    sessionId: "s-test-001",
+    lastSeq,
+    WebSocket: FakeSocket,
+    setTimeout: (fn, ms) => {
+      const timer = { fn, ms, done: false };
+      timers.push(timer);
+      return timer;
+    },
+    clearTimeout: (timer) => {
+      if (timer) timer.done = true;
+    },
+    now: () => clock,
+    random,
+    newId: () => `c-${++ids}`,
+    onEvent: (e) => events.push(e),
+    onStatus: (s) => statuses.push(s),
+  });
+  const fire = () => {
+    const timer = timers.filter((t) => !t.done).at(-1);
+    timer.done = true;
+    clock += timer.ms;
+    timer.fn();
+  };
+  const socket = () => FakeSocket.instances.at(-1);
+  return { connection, timers, events, statuses, fire, socket, sockets: FakeSocket.instances };
+}
+
+const user = (seq, id, content = "hi") => ({ type: "user", session_id: "s-test-001", seq, turn_id: "t1", content, client_message_id: id });
+
+test("connects with last_seq=0 so that a reload replays the whole session", () => {
+  const h = harness();
+  h.connection.start();
+  assert.equal(h.socket().url, "ws://bedside.test/ws?session_id=s-test-001&last_seq=0");
+  assert.equal(h.connection.status.state, "connecting");
+  h.socket().open();
+  assert.equal(h.connection.status.state, "connected");
+  assert.deepEqual(h.statuses.map((s) => s.state), ["connecting", "connected"]);
+  assert.equal(h.events[0].type, "connection");
+});
+
+test("events pass once, in seq order; replays and echoes are dropped", () => {
+  const h = harness();
+  h.connection.start();
+  h.socket().open();
+  h.socket().receive(user(1, null));
+  h.socket().receive({ type: "turn", seq: 2, turn_id: "t1", status: "started" });
+  h.socket().receive(user(1, null));
+  h.socket().receive({ type: "turn", seq: 2, turn_id: "t1", status: "started" });
+  h.socket().receive("not json");
+  h.socket().receive("42");
+  assert.deepEqual(h.events.map((e) => e.seq ?? e.type), ["connection", 1, 2]);
+  assert.equal(h.connection.lastSeq, 2);
+});
+
+test("reconnects with backoff and resumes from the newest seq", () => {
+  const h = harness({ random: () => 0.5 });
+  h.connection.start();
+  h.socket().open();
+  h.socket().receive(user(1, null));
+  h.socket().receive({ type: "turn", seq: 2, turn_id: "t1", status: "started" });
+  h.socket().drop();
+  assert.equal(h.connection.status.state, "reconnecting");
+  assert.equal(h.connection.status.attempt, 1);
+  assert.equal(h.connection.status.retryInMs, 250);
+  assert.equal(h.connection.status.retryAt, 1_250);
+  h.fire();
+  assert.equal(h.socket().url, "ws://bedside.test/ws?session_id=s-test-001&last_seq=2");
+  h.socket().drop(); // the server is still down
+  assert.equal(h.connection.status.attempt, 2);
+  assert.equal(h.connection.status.retryInMs, 500);
+  h.fire();
+  h.socket().open(3, 2);
+  assert.equal(h.connection.status.state, "connected");
+  h.socket().receive({ type: "turn", seq: 3, turn_id: "t1", status: "completed" });
+  assert.deepEqual(h.events.filter((e) => e.seq).map((e) => e.seq), [1, 2, 3]);
+  // success resets the schedule
+  h.socket().drop();
+  assert.equal(h.connection.status.attempt, 1);
+  assert.equal(h.connection.status.retryInMs, 250);
+  assert.deepEqual(
+    h.statuses.map((s) => `${s.state}${s.attempt || ""}`),
+    ["connecting", "connected", "reconnecting1", "reconnecting2", "connected", "reconnecting1"],
+  );
+});
+
+test("an unacknowledged message is resent with the same client_message_id", () => {
+  const h = harness();
+  h.connection.start();
+  h.socket().open();
+  const id = h.connection.send("What are Maria Garcia's conditions?");
+  assert.equal(id, "c-1");
+  assert.deepEqual(h.socket().sent, [
+    { type: "message", session_id: "s-test-001", content: "What are Maria Garcia's conditions?", client_message_id: "c-1" },
+  ]);
+  assert.equal(h.connection.send("another"), null, "one message at a time");
+  h.socket().drop();
+  h.fire();
+  h.socket().open();
+  assert.deepEqual(h.socket().sent.map((f) => f.client_message_id), ["c-1"]);
+  h.socket().receive(user(1, "c-1"));
+  assert.equal(h.connection.unacknowledged, null);
+  h.socket().drop();
+  h.fire();
+  h.socket().open(1, 1);
+  assert.deepEqual(h.socket().sent, [], "an acknowledged message is not sent again");
+});
+
+test("a message sent while disconnected goes out once connected", () => {
+  const h = harness();
+  h.connection.start();
+  assert.equal(h.connection.send("early"), "c-1");
+  assert.deepEqual(h.socket().sent, []);
+  h.socket().open();
+  assert.deepEqual(h.socket().sent.map((f) => f.content), ["early"]);
+});
+
+test("busy frees the message slot", () => {
+  const h = harness();
+  h.connection.start();
+  h.socket().open();
+  h.connection.send("one");
+  h.socket().receive({ type: "error", session_id: "s-test-001", error: "A turn is already running", code: "busy" });
+  assert.equal(h.connection.unacknowledged, null);
+  assert.equal(h.events.at(-1).code, "busy");
+  assert.equal(h.connection.send("two"), "c-2");
+});
+
+test("cancel is sent at once, or after reconnecting", () => {
+  const h = harness();
+  h.connection.start();
+  h.socket().open();
+  h.connection.cancel();
+  assert.deepEqual(h.socket().sent, [{ type: "cancel", session_id: "s-test-001" }]);
+  h.socket().drop();
+  h.connection.cancel();
+  h.fire();
+  h.socket().open();
+  assert.deepEqual(h.socket().sent, [{ type: "cancel", session_id: "s-test-001" }]);
+  h.socket().drop();
+  h.fire();
+  h.socket().open();
+  assert.deepEqual(h.socket().sent, [], "sent once");
+});
+
+test("retryNow skips the wait; close stops for good", () => {
+  const h = harness();
+  h.connection.retryNow(); // nothing to retry yet
+  assert.equal(h.sockets.length, 0);
+  h.connection.start();
+  h.socket().open();
+  h.socket().drop();
+  assert.equal(h.sockets.length, 1);
+  h.connection.retryNow();
+  assert.equal(h.sockets.length, 2);
+  assert.equal(h.timers.filter((t) => !t.done).length, 0, "the backoff timer was cleared");
+  h.socket().open();
+  h.connection.close();
+  assert.equal(h.sockets[1].closedWith, 1000);
+  assert.equal(h.connection.status.state, "disconnected");
+  h.sockets[1].drop();
+  assert.equal(h.sockets.length, 2, "no reconnection after close");
+  h.connection.close(); // twice is fine
+});
+
+test("a socket that cannot even be constructed is retried", () => {
+  let fail = true;
+  const h = harness();
+  const Throwing = class extends FakeSocket {
+    constructor(url) {
+      if (fail) throw new Error("blocked");
+      super(url);
+    }
+  };
+  const connection = new Connection({
+    url: "ws://bedside.test",
+    sessionId: "s-test-001",
+    WebSocket: Throwing,
+    setTimeout: (fn, ms) => h.timers.push({ fn, ms, done: false }) && h.timers.at(-1),
+    clearTimeout: () => {},
+    random: () => 0,
+  });
+  connection.start();
+  assert.equal(connection.status.state, "reconnecting");
+  fail = false;
+  h.fire();
+  assert.equal(h.socket().url, "ws://bedside.test/ws?session_id=s-test-001&last_seq=0");
+});
+
+test("resumes from a given seq and ignores a stale socket's close", () => {
+  const h = harness({ lastSeq: 7 });
+  h.connection.start();
+  assert.match(h.socket().url, /last_seq=7$/);
+  const first = h.socket();
+  first.open(7, 7);
+  h.connection.close();
+  h.connection.start();
+  first.onclose?.({ code: 1006 });
+  assert.equal(h.sockets.length, 2);
+});
+
+test("ids are 32 hex digits", () => {
+  assert.match(newId(), /^[0-9a-f]{32}$/);
+  assert.notEqual(newId(), newId());
+});
