@@ -5,4 +5,7 @@
 # (.ci/run installs them). BEDSIDE_BROWSER_FAKE_MODEL=1 answers with a scripted model.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# The tests name Debian's chromium and chromedriver; Selenium Manager must not go looking for
+# drivers or send usage statistics over the network.
+export SE_OFFLINE=true SE_AVOID_STATS=true
 python3 Tests/browser/run.py "$@"
