@@ -21,4 +21,7 @@ names = [a for a in sys.argv[1:] if not a.startswith("-")]
 suite = loader.loadTestsFromNames(names) if names else loader.discover(os.path.dirname(os.path.abspath(__file__)), pattern="test_*.py")
 result = unittest.TextTestRunner(verbosity=2).run(suite)
 print(f"browser tests took {time.monotonic() - started:.1f} s")
-sys.exit(0 if result.wasSuccessful() else 1)
+failed = len(result.failures) + len(result.errors)
+passed = result.testsRun - failed - len(result.skipped)
+print(f"browser: {passed} passed, {failed} failed, {len(result.skipped)} skipped")
+sys.exit(0 if result.wasSuccessful() and result.testsRun > 0 else 1)
