@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import NIOWebSocket
 import Synchronization
+import Testing
 
 /// A real WebSocket client driven step by step: `send`, then `receive` with a timeout.
 ///
@@ -263,5 +264,28 @@ extension TestSocket {
     /// Sends a frame exactly as given (opcode, fin, payload).
     func sendRaw(_ frame: WebSocketFrame) async throws {
         try await outboundWriter.write(.custom(frame))
+    }
+}
+
+extension TestSocket {
+    /// Asks a question, cancels once the first delta arrives, and returns the rest of the turn and
+    /// how long it took from sending `cancel` to the turn's end. Checks what every cancelled turn
+    /// must show: the partial reply kept as the final frame, marked cancelled, the turn ended
+    /// `cancelled_by_user`, and nothing after it.
+    func cancelMidReply(in session: String) async throws -> (rest: [JSONValue], elapsed: Duration) {
+        try await send(Frame.message(session, "Tell me everything"))
+        _ = try await receive(until: { $0.type == "assistant" })
+        let clock = ContinuousClock()
+        let sent = clock.now
+        try await send(Frame.cancel(session))
+        let rest = try await receiveTurn()
+        let elapsed = clock.now - sent
+        let final = try #require(rest.last { $0.type == "assistant" })
+        #expect(final["streaming"] == .bool(false))
+        #expect(final["cancelled"] == .bool(true))
+        #expect(rest.last?.status == "cancelled")
+        #expect(rest.last?["reason"]?.stringValue == "cancelled_by_user")
+        try await expectSilence()  // no delta after the turn ended
+        return (rest, elapsed)
     }
 }
