@@ -19,7 +19,7 @@ struct AgentSetup {
         switch settings.model {
         case .offline:
             openAI = nil
-            model = OfflineClinicalModel()
+            model = OfflineClinicalModel(deltaInterval: settings.agent.offlineDelta)
             logger.notice(
                 "Model: bedside-offline (deterministic, no language model). For a real model set OPENAI_API_KEY, OPENAI_BASE_URL or the AZURE_OPENAI_* variables."
             )

@@ -65,6 +65,9 @@ struct Options: ParsableArguments {
     @Option(help: "Model name sent to the provider. [env: BEDSIDE_MODEL] (default: gpt-4o-mini; Azure: the deployment)")
     var model: String?
 
+    @Option(help: "Milliseconds between two deltas of the offline model's answers. [env: BEDSIDE_OFFLINE_DELTA_MS] (default: 8)")
+    var offlineDeltaMs: Int?
+
     @Option(help: "Most model requests in one turn. [env: BEDSIDE_MAX_MODEL_CALLS] (default: 8)")
     var maxModelCalls: Int?
 
@@ -105,6 +108,8 @@ struct Options: ParsableArguments {
 
     /// Limits of the agent loop.
     struct AgentSettings {
+        /// The offline model's pause between two deltas.
+        var offlineDelta = Duration.milliseconds(8)
         var maxModelCalls = 8
         var toolTimeout = Duration.seconds(30)
         var turnTimeout = Duration.seconds(300)
@@ -143,6 +148,9 @@ struct Options: ParsableArguments {
         }
         var agent = AgentSettings()
         agent.maxModelCalls = try positive(maxModelCalls, "BEDSIDE_MAX_MODEL_CALLS", environment) ?? agent.maxModelCalls
+        if let delta = try EnvironmentValue.integer(offlineDeltaMs, "BEDSIDE_OFFLINE_DELTA_MS", environment, minimum: 0) {
+            agent.offlineDelta = .milliseconds(delta)
+        }
         agent.toolTimeout = try positive(toolTimeout, "BEDSIDE_TOOL_TIMEOUT", environment).map { .seconds($0) } ?? agent.toolTimeout
         agent.turnTimeout = try positive(turnTimeout, "BEDSIDE_TURN_TIMEOUT", environment).map { .seconds($0) } ?? agent.turnTimeout
         agent.historyCharacters = try positive(historyChars, "BEDSIDE_HISTORY_CHARS", environment) ?? agent.historyCharacters

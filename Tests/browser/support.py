@@ -2,6 +2,7 @@
 Chromium for the browser tests."""
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -51,6 +52,8 @@ class Server:
         self.env = dict(os.environ, **(env or {}))
         # A binary built with coverage writes its profile here, not into the working tree.
         self.env.setdefault("LLVM_PROFILE_FILE", os.path.join(self.directory, "bedside-%p.profraw"))
+        # The offline model streams at a pace a person (and a Stop key) can follow.
+        self.env.setdefault("BEDSIDE_OFFLINE_DELTA_MS", "25")
         self.process = None
         self.log = open(os.path.join(self.directory, "server.log"), "ab")
 
@@ -60,7 +63,8 @@ class Server:
 
     def start(self):
         self.process = subprocess.Popen(
-            [BINARY, "--port", str(self.port), "--database", self.database, "--log-level", "warning"],
+            [BINARY, "--port", str(self.port), "--database", self.database, "--log-level", "warning",
+             "--fhir-database", os.path.join(self.directory, "fhir.sqlite"), "--seed-patients", "20"],
             env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
@@ -72,6 +76,12 @@ class Server:
             except OSError:
                 time.sleep(0.1)
         raise RuntimeError("bedside did not become ready within 30 s")
+
+    def example_patient(self):
+        """The seeded patient the server suggests asking about at start ("Try asking: …")."""
+        with open(os.path.join(self.directory, "server.log"), encoding="utf-8") as log:
+            match = re.search(r"Try asking: What conditions does (.+) have\?", log.read())
+        return match.group(1) if match else None
 
     def kill(self):
         """SIGKILL: a crash, with no graceful shutdown."""

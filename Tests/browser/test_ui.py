@@ -173,8 +173,11 @@ class AccessibilityTests(BrowserTestCase):
         self.wait_turn_ended(driver, 1)
         if self.model is None:
             self.skipTest("sending works; stopping a turn needs a model that answers (the server reports \"model\": null)")
-        # Stop is usable as soon as the message is on its way; Tab from the box reaches it past Send.
-        ActionChains(driver).send_keys(QUESTION).send_keys(Keys.ENTER).send_keys(Keys.TAB, Keys.TAB).perform()
+        # A summary is the offline model's longest answer; Stop is usable as soon as the message is
+        # on its way, and Tab from the box reaches it past Send.
+        patient = self.server.example_patient()
+        question = f"Summarize {patient}" if patient else QUESTION
+        ActionChains(driver).send_keys(question).send_keys(Keys.ENTER).send_keys(Keys.TAB, Keys.TAB).perform()
         self.assertIn("stop", driver.switch_to.active_element.get_attribute("class"))
         ActionChains(driver).send_keys(Keys.ENTER).perform()
         self.wait_turn_ended(driver, 2)
