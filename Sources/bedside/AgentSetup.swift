@@ -68,6 +68,9 @@ struct RemotePatientRecords: PatientRecords {
             return (imported.patientID, imported.counts)
         } catch let error as FHIRImportError {
             throw PatientImportError(status: error.status, issueCode: error.code.rawValue, message: error.message)
+        } catch let error as FHIRServerError {
+            // The server is down, slow or refuses Bedside's credentials: say so, as a gateway would.
+            throw PatientImportError(status: 502, issueCode: "transient", message: error.message)
         }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BedsideFHIR
 import BedsideOpenAI
+import BedsideServer
 import Foundation
 import Testing
 
@@ -52,5 +53,22 @@ import Testing
         #expect(fromFlags.agent.offlineDelta == .zero)
         #expect(throws: (any Error).self) { try Options.parse(["--fhir-url", "ftp://x"]).resolve(environment: [:]) }
         #expect(throws: (any Error).self) { try Options.parse(["--offline-delta-ms", "-1"]).resolve(environment: [:]) }
+    }
+}
+
+/// Imports into an external FHIR server that cannot be reached answer 502 with the reason.
+@Suite struct RemotePatientRecordsTests {
+    @Test func anUnreachableServerIsA502ThatSaysSo() async throws {
+        let source = RESTFHIRSource(configuration: FHIRServerConfiguration(baseURL: "http://127.0.0.1:1/fhir", timeout: .seconds(2)))
+        let records = RemotePatientRecords(source: source, maxImportBytes: 1 << 20)
+        let patient = Data(#"{"resourceType":"Patient","id":"p-1"}"#.utf8)
+        do {
+            _ = try await records.importPatient(patient)
+            Issue.record("an import into an unreachable server succeeded")
+        } catch let error as PatientImportError {
+            #expect(error.status == 502)
+            #expect(error.message.hasPrefix("Cannot reach the FHIR server at http://127.0.0.1:1/fhir"))
+        }
+        try await source.shutdown()
     }
 }
