@@ -67,7 +67,7 @@ struct RemotePatientRecords: PatientRecords {
             let imported = try await source.importPatient(body, maxBytes: maxImportBytes)
             return (imported.patientID, imported.counts)
         } catch let error as FHIRImportError {
-            throw PatientImportError(status: error.status, issueCode: error.code.rawValue, message: error.message)
+            throw PatientImportError(error)
         } catch let error as FHIRServerError {
             // The server is down, slow or refuses Bedside's credentials: say so, as a gateway would.
             throw PatientImportError(status: 502, issueCode: "transient", message: error.message)

@@ -65,7 +65,7 @@ struct FHIRPatientRecords: PatientRecords {
             let imported = try await store.importPatient(body, maxBytes: maxImportBytes)
             return (imported.patientID, imported.counts)
         } catch let error as FHIRImportError {
-            throw PatientImportError(status: error.status, issueCode: error.code.rawValue, message: error.message)
+            throw PatientImportError(error)
         }
     }
 
@@ -78,5 +78,12 @@ extension Duration {
     /// Whole milliseconds, for logs and the import report.
     var milliseconds: Int64 {
         components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+    }
+}
+
+extension PatientImportError {
+    /// The server's refusal for an import the FHIR importer refused, with its status and issue code.
+    init(_ error: FHIRImportError) {
+        self.init(status: error.status, issueCode: error.code.rawValue, message: error.message)
     }
 }
