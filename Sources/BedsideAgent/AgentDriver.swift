@@ -1,4 +1,5 @@
 public import BedsideCore
+import Tracing
 
 /// Runs one turn of the agent: performs each action of an ``AgentMachine`` and feeds back what
 /// happened, emitting every step as an ``AgentEvent``.
@@ -32,6 +33,9 @@ public struct AgentDriver: Sendable {
     public let turnTimeout: Duration
     /// The clock that times the turn, its model requests and tools, and both timeouts.
     public let clock: any Clock<Duration>
+    /// Where the turn's spans go and whether they carry content. Default: the bootstrapped tracer,
+    /// no content.
+    public let tracing: AgentTracing
 
     public init(
         configuration: AgentMachine.Configuration,
@@ -39,7 +43,8 @@ public struct AgentDriver: Sendable {
         tools: any Toolset,
         toolTimeout: Duration = .seconds(30),
         turnTimeout: Duration = .seconds(300),
-        clock: any Clock<Duration> = ContinuousClock()
+        clock: any Clock<Duration> = ContinuousClock(),
+        tracing: AgentTracing = AgentTracing()
     ) {
         self.configuration = configuration
         self.model = model
@@ -47,6 +52,7 @@ public struct AgentDriver: Sendable {
         self.toolTimeout = toolTimeout
         self.turnTimeout = turnTimeout
         self.clock = clock
+        self.tracing = tracing
     }
 
     /// Runs one turn and returns how it ended.
@@ -65,9 +71,61 @@ public struct AgentDriver: Sendable {
         cancellationReason: @escaping @Sendable () -> String = { "cancelled_by_user" },
         emit: @escaping @Sendable (AgentEvent) -> Void
     ) async -> AgentMachine.TurnEnd {
+        await run(
+            history: history,
+            userMessage: userMessage,
+            messageID: messageID,
+            cancellationReason: cancellationReason,
+            emitWithSpan: { event, _ in emit(event) }
+        )
+    }
+
+    /// Runs one turn and returns how it ended, giving every event the span it belongs to.
+    ///
+    /// The turn is the span `invoke_agent bedside`, a child of the task's current span if any;
+    /// its `gen_ai.conversation.id` is the session of ``ToolCallContext/current``. Model request
+    /// events carry their `chat` span, tool events their `execute_tool` span, and the turn's end
+    /// the root; the span is nil when the tracer propagates no ids (tracing off).
+    public func run(
+        history: [ChatMessage],
+        userMessage: String,
+        messageID: String,
+        cancellationReason: @escaping @Sendable () -> String = { "cancelled_by_user" },
+        emitWithSpan emit: @escaping @Sendable (AgentEvent, EventSpan?) -> Void
+    ) async -> AgentMachine.TurnEnd {
         let (inputs, continuation) = AsyncStream.makeStream(of: TurnInput.self)
-        let turn = TurnRun(driver: self, clock: TurnClock(clock), messageID: messageID, inputs: continuation, emit: emit)
-        return await withDiscardingTaskGroup(returning: AgentMachine.TurnEnd.self) { group in
+        let clock = TurnClock(clock)
+        let trace = TurnTrace(tracing: tracing, clock: clock, model: model, context: ToolCallContext.current)
+        let turn = TurnRun(
+            driver: self,
+            clock: clock,
+            trace: trace,
+            messageID: messageID,
+            inputs: continuation,
+            emit: emit
+        )
+        // Everything the turn starts (listing tools, requests, tools) runs beneath its root span.
+        return await InstrumentationContext.withValue(trace.root.context) {
+            await runMachine(
+                turn,
+                inputs: inputs,
+                continuation: continuation,
+                history: history,
+                userMessage: userMessage,
+                cancellationReason: cancellationReason
+            )
+        }
+    }
+
+    private func runMachine(
+        _ turn: TurnRun,
+        inputs: AsyncStream<TurnInput>,
+        continuation: AsyncStream<TurnInput>.Continuation,
+        history: [ChatMessage],
+        userMessage: String,
+        cancellationReason: @escaping @Sendable () -> String
+    ) async -> AgentMachine.TurnEnd {
+        await withDiscardingTaskGroup(returning: AgentMachine.TurnEnd.self) { group in
             defer {
                 continuation.finish()
                 group.cancelAll()

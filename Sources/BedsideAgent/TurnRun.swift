@@ -1,13 +1,18 @@
 import BedsideCore
+import Tracing
 
 /// One turn in progress: performs the machine's actions, starting model requests and tools as
 /// children of the turn's task group, and reports what they do as ``TurnInput``s.
+///
+/// Each step's span starts and ends where its event is emitted, with the same clock reading, so
+/// the live events and the trace cannot disagree.
 struct TurnRun: Sendable {
     let driver: AgentDriver
     let clock: TurnClock
+    let trace: TurnTrace
     let messageID: String
     let inputs: AsyncStream<TurnInput>.Continuation
-    let emit: @Sendable (AgentEvent) -> Void
+    let emit: @Sendable (AgentEvent, EventSpan?) -> Void
 
     /// Starts the turn timeout and the listing of tools, whose answer starts the machine.
     func startTimeoutAndToolListing(in group: inout DiscardingTaskGroup) {
@@ -33,27 +38,37 @@ struct TurnRun: Sendable {
         in group: inout DiscardingTaskGroup
     ) -> AgentMachine.TurnEnd? {
         let now = clock.elapsed()
-        for action in machine.handle(input, at: now) {
+        if trace.tracing.captureContent, case .modelEvent(.textDelta(let text)) = input { trace.recordText(text) }
+        let actions = machine.handle(input, at: now)
+        for action in actions {
             switch action {
             case .requestModel(let request):
-                emit(.modelCallStarted(model: request.model, provider: driver.model.providerName, at: now))
-                startModelRequest(request, in: &group)
+                let (span, stamp) = trace.startChat(request, model: driver.model, at: now)
+                emit(.modelCallStarted(model: request.model, provider: driver.model.providerName, at: now), stamp)
+                startModelRequest(request, in: span.context, group: &group)
             case .emitTextDelta(let text):
-                emit(.textDelta(text, messageID: messageID))
+                emit(.textDelta(text, messageID: messageID), trace.chatSpan)
             case .reportModelResponse(let report):
-                emit(.modelCallEnded(report))
+                let stamp = trace.endChat(report, toolCalls: Self.toolCalls(in: actions))
+                emit(.modelCallEnded(report), stamp)
             case .runTool(let id, let name, let arguments):
-                emit(.toolCallStarted(id: id, name: name, arguments: .json(arguments)))
-                startTool(id: id, name: name, arguments: arguments, in: &group)
+                var writer = JSONWriter()
+                writer.value(arguments)
+                let (span, stamp) = trace.startTool(id: id, name: name, arguments: writer.text, at: now)
+                emit(.toolCallStarted(id: id, name: name, arguments: .json(arguments)), stamp)
+                startTool(id: id, name: name, arguments: arguments, in: span.context, group: &group)
             case .rejectToolCall(let call):
-                emit(.toolCallStarted(id: call.id, name: call.name, arguments: .raw(call.arguments)))
+                let (_, stamp) = trace.startTool(id: call.id, name: call.name, arguments: call.arguments, at: now)
+                trace.noteToolError(callID: call.id, type: "invalid_tool_call")
+                emit(.toolCallStarted(id: call.id, name: call.name, arguments: .raw(call.arguments)), stamp)
             case .reportToolResult(let report):
-                emit(.toolCallEnded(report))
+                emit(.toolCallEnded(report), trace.endTool(report))
             case .emitFinalText(let text, let cancelled):
-                emit(.finalText(text, messageID: messageID, cancelled: cancelled))
+                emit(.finalText(text, messageID: messageID, cancelled: cancelled), trace.chatSpan)
             case .endTurn(let end):
                 group.cancelAll()
-                emit(.turnEnded(end))
+                trace.endTurn(end, at: now)
+                emit(.turnEnded(end), trace.rootSpan)
                 return end
             case .ignored:
                 break
@@ -62,13 +77,36 @@ struct TurnRun: Sendable {
         return nil
     }
 
+    /// The tool calls a model response asked for, as the actions that follow its report say.
+    private static func toolCalls(in actions: [AgentMachine.Action]) -> [ToolCall] {
+        actions.compactMap { action in
+            switch action {
+            case .runTool(let id, let name, let arguments):
+                var writer = JSONWriter()
+                writer.value(arguments)
+                return ToolCall(id: id, name: name, arguments: writer.text)
+            case .rejectToolCall(let call):
+                return call
+            default:
+                return nil
+            }
+        }
+    }
+
     /// Streams one model request into the machine; an error that is not a ``ModelError`` is
     /// reported as ``ModelError/Code/error``.
-    private func startModelRequest(_ request: ModelRequest, in group: inout DiscardingTaskGroup) {
+    private func startModelRequest(
+        _ request: ModelRequest,
+        in spanContext: InstrumentationContext,
+        group: inout DiscardingTaskGroup
+    ) {
         group.addTask { [model = driver.model, inputs] in
             do {
-                for try await event in model.stream(request) {
-                    inputs.yield(.machine(.modelEvent(event)))
+                // In the `chat` span's context, so the HTTP client's span and `traceparent` follow it.
+                try await InstrumentationContext.withValue(spanContext) {
+                    for try await event in model.stream(request) {
+                        inputs.yield(.machine(.modelEvent(event)))
+                    }
                 }
                 inputs.yield(.machine(.modelStreamEnded))
             } catch let error as ModelError {
@@ -82,17 +120,26 @@ struct TurnRun: Sendable {
     }
 
     /// Runs one tool call against the per-call timeout and reports whichever ends first.
-    private func startTool(id: String, name: String, arguments: JSONValue, in group: inout DiscardingTaskGroup) {
-        group.addTask { [tools = driver.tools, limit = driver.toolTimeout, clock, inputs] in
+    private func startTool(
+        id: String,
+        name: String,
+        arguments: JSONValue,
+        in spanContext: InstrumentationContext,
+        group: inout DiscardingTaskGroup
+    ) {
+        group.addTask { [tools = driver.tools, limit = driver.toolTimeout, clock, inputs, trace] in
             await withTaskGroup(of: AgentMachine.ToolOutcome?.self) { race in
                 race.addTask {
                     do {
                         // Tools that audit see which call they serve; the turn set the session.
                         var context = ToolCallContext.current
                         context?.toolCallID = id
+                        // In the `execute_tool` span's context: client spans of the tool nest beneath it.
                         return .output(
-                            try await ToolCallContext.$current.withValue(context) {
-                                try await tools.call(name, arguments: arguments)
+                            try await InstrumentationContext.withValue(spanContext) {
+                                try await ToolCallContext.$current.withValue(context) {
+                                    try await tools.call(name, arguments: arguments)
+                                }
                             }
                         )
                     } catch {
@@ -106,6 +153,11 @@ struct TurnRun: Sendable {
                 // Reported before the loser is awaited, so a tool slow to stop delays nothing.
                 let outcome = await race.next() ?? nil
                 race.cancelAll()
+                switch outcome {
+                case .timedOut: trace.noteToolError(callID: id, type: "timeout")
+                case .failed: trace.noteToolError(callID: id, type: "tool_error")
+                default: break
+                }
                 if let outcome { inputs.yield(.machine(.toolFinished(callID: id, outcome))) }
             }
         }

@@ -14,7 +14,7 @@ struct AgentSetup {
     let remoteFHIR: RESTFHIRSource?
     private let openAI: OpenAIModel?
 
-    init(settings: Options.Settings, fhirStore: FHIRStore, audit: any AccessAudit, logger: Logger) {
+    init(settings: Options.Settings, fhirStore: FHIRStore, audit: any AccessAudit, tracing: AgentTracing, logger: Logger) {
         let model: any LanguageModel
         switch settings.model {
         case .offline:
@@ -45,7 +45,8 @@ struct AgentSetup {
             configuration: AgentMachine.Configuration(model: model.modelName, maxModelRequests: settings.agent.maxModelCalls),
             toolTimeout: settings.agent.toolTimeout,
             turnTimeout: settings.agent.turnTimeout,
-            historyCharacterBudget: settings.agent.historyCharacters
+            historyCharacterBudget: settings.agent.historyCharacters,
+            tracing: tracing
         )
     }
 

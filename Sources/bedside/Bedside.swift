@@ -7,6 +7,8 @@ import BedsideServer
 import BedsideStore
 import Foundation
 import Logging
+import OTel
+import ServiceLifecycle
 
 /// `bedside`: the Bedside server. Reads flags, then the environment, then defaults, and runs
 /// until SIGINT or SIGTERM.
@@ -24,23 +26,44 @@ struct Bedside: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try options.resolve(environment: ProcessEnvironment.current)
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardOutput(label: label)
-            handler.logLevel = settings.logLevel
-            return handler
-        }
+        // Logs stay on stdout; inside a span they carry its trace_id and span_id.
+        LoggingSystem.bootstrap(
+            { label, provider in
+                var handler = StreamLogHandler.standardOutput(label: label, metadataProvider: provider)
+                handler.logLevel = settings.logLevel
+                return handler
+            },
+            metadataProvider: OTel.makeLoggingMetadataProvider()
+        )
         let logger = Logger(label: "bedside")
+        let metrics = BedsideMetrics()
+        // Before any HTTP client is created: each picks its tracer when it is configured.
+        let tracingService = try settings.tracing.bootstrap(metrics: metrics)
+        print("Traces: \(settings.tracing.destination)\(settings.tracing.captureContent ? " (with content)" : "")")
         let store = try SQLiteEventStore(path: settings.databasePath)
         let clinicalData = try await openClinicalData(settings.clinical, logger: logger)
         // A question naming a seeded (synthetic, never an imported) patient, to start with.
         let example = settings.fhirServer == nil ? try? await SyntheticPopulation.exampleQuestion(in: clinicalData) : nil
-        let agent = AgentSetup(settings: settings, fhirStore: clinicalData, audit: store, logger: logger)
+        let agent = AgentSetup(
+            settings: settings,
+            fhirStore: clinicalData,
+            audit: store,
+            tracing: AgentTracing(captureContent: settings.tracing.captureContent),
+            logger: logger
+        )
         let patients: any PatientRecords =
             agent.remoteFHIR.map { RemotePatientRecords(source: $0, maxImportBytes: settings.clinical.maxImportBytes) }
             ?? FHIRPatientRecords(store: clinicalData, maxImportBytes: settings.clinical.maxImportBytes)
         let server = buildApplication(
             configuration: settings.server,
-            dependencies: ServerDependencies(store: store, runner: agent.runner, logger: logger, patients: patients)
+            dependencies: ServerDependencies(
+                store: store,
+                runner: agent.runner,
+                logger: logger,
+                patients: patients,
+                metrics: metrics,
+                tracing: settings.tracing.destination
+            )
         ) { port in
             let host = settings.server.host.contains(":") ? "[\(settings.server.host)]" : settings.server.host
             print("Bedside is running at http://\(host):\(port)/ (Ctrl-C to stop)")
@@ -48,7 +71,9 @@ struct Bedside: AsyncParsableCommand {
             fflush(nil)  // the URL must show up at once even when stdout is a pipe
         }
         do {
-            try await server.run()
+            // The exporter starts first and stops last, so the spans of the turns that shutdown
+            // ends are flushed.
+            try await server.run(before: tracingService.map { [$0] } ?? [])
         } catch {
             await agent.shutdown()
             throw error

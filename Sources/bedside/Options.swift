@@ -49,6 +49,13 @@ struct Options: ParsableArguments {
     )
     var traceURL: String?
 
+    @Flag(
+        help: """
+            Record prompts, completions, tool arguments and results on spans (patient data).             [env: OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=SPAN_ONLY] (default: off)
+            """
+    )
+    var captureContent = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. [env: BEDSIDE_LOG_LEVEL] (default: info)")
     var logLevel: String?
 
@@ -98,6 +105,8 @@ struct Options: ParsableArguments {
         var clinical: ClinicalDataSettings
         /// The FHIR server the tools use; nil for the embedded store.
         var fhirServer: FHIRServerConfiguration?
+        /// Where spans go (the `OTEL_*` variables) and whether they carry content.
+        var tracing: TracingSettings
     }
 
     /// Which language model answers.
@@ -183,7 +192,8 @@ struct Options: ParsableArguments {
             model: choice,
             agent: agent,
             clinical: clinical,
-            fhirServer: fhirServer
+            fhirServer: fhirServer,
+            tracing: try TracingSettings.resolve(environment: environment, captureContentFlag: captureContent)
         )
     }
 

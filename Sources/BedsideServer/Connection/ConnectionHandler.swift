@@ -124,6 +124,11 @@ private struct ConnectionWriter {
                         guard seq > lastSent else { continue }
                         try await outbound.write(.text(text))
                         lastSent = seq
+                    case .live(let seq, let text, let emittedAt):
+                        guard seq > lastSent else { continue }
+                        try await outbound.write(.text(text))
+                        lastSent = seq
+                        hub.metrics.eventDelivered(after: .now - emittedAt)
                     case .event(nil, let text):
                         try await outbound.write(.text(text))
                     case .replay(let after):

@@ -20,14 +20,23 @@ public struct ServerDependencies: Sendable {
     /// Where `POST /patient` imports and `GET /patient/{id}` reads; when nil both answer 503
     /// `clinical_data_unavailable`. Default: nil.
     public var patients: (any PatientRecords)?
+    /// Where the server's metrics are kept, served at `GET /metrics`. Default: a new registry.
+    public var metrics: BedsideMetrics
+    /// Where spans go, as `/ready` reports it (e.g. `otlp http/protobuf http://…/v1/traces`).
+    /// Default: `off`.
+    public var tracing: String
 
     public init(
         store: any EventStore,
         runner: any TurnRunner,
         logger: Logger,
         audit: (any AccessAudit)? = nil,
-        patients: (any PatientRecords)? = nil
+        patients: (any PatientRecords)? = nil,
+        metrics: BedsideMetrics = BedsideMetrics(),
+        tracing: String = "off"
     ) {
+        self.metrics = metrics
+        self.tracing = tracing
         self.store = store
         self.runner = runner
         self.logger = logger
@@ -53,10 +62,13 @@ public struct BedsideApplication: Sendable {
     public var services: [any Service] { [application, hub] }
 
     /// Runs until SIGINT or SIGTERM, then shuts down gracefully.
-    public func run() async throws {
+    ///
+    /// - Parameter before: services started before the server and stopped after it (e.g. the
+    ///   span exporter, so that it flushes the spans of the turns shutdown ends).
+    public func run(before: [any Service] = []) async throws {
         let group = ServiceGroup(
             configuration: .init(
-                services: services.map { .init(service: $0) },
+                services: (before + services).map { .init(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: hub.logger
             )
@@ -77,6 +89,7 @@ public func buildApplication(
         store: dependencies.store,
         runner: dependencies.runner,
         outboxCapacity: configuration.outboxCapacity,
+        metrics: dependencies.metrics,
         logger: dependencies.logger
     )
     let origins = OriginPolicy(allowed: configuration.allowedOrigins, listenHost: configuration.host)
@@ -85,7 +98,14 @@ public func buildApplication(
     let connections = ConnectionHandler(hub: hub, limits: configuration.connectionLimits)
 
     let router = Router()
-    addRoutes(to: router, hub: hub, audit: dependencies.audit, patients: patients, upgradeCheck: upgradeCheck)
+    addRoutes(
+        to: router,
+        hub: hub,
+        audit: dependencies.audit,
+        patients: patients,
+        upgradeCheck: upgradeCheck,
+        tracing: dependencies.tracing
+    )
     addStaticRoutes(
         to: router,
         files: StaticFiles(directory: WebAssets.directory),

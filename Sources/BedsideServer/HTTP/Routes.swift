@@ -9,10 +9,13 @@ func addRoutes(
     hub: SessionHub,
     audit: (any AccessAudit)?,
     patients: PatientRoutes,
-    upgradeCheck: UpgradeCheck
+    upgradeCheck: UpgradeCheck,
+    tracing: String
 ) {
     // Middleware applies only to routes registered after it.
+    router.add(middleware: HTTPMetricsMiddleware(metrics: hub.metrics))
     router.add(middleware: ErrorBodyMiddleware())
+    hub.metrics.addRoute(to: router, hub: hub)
     patients.add(to: router)
     router.get("/health") { _, _ in
         var json = JSONWriter()
@@ -39,6 +42,7 @@ func addRoutes(
         json.member("store", storeStatus)
         json.member("turn_runner", hub.runner.description)
         json.member("accepting_connections", !hub.isShuttingDown)
+        json.member("tracing", tracing)
         json.endObject()
         json.key("model")
         if let model = hub.runner.languageModel {

@@ -6,6 +6,8 @@ import Synchronization
 struct PendingEvent: Sendable {
     var session: Session
     var stored: StoredEvent
+    /// When it was emitted, for the delivery lag metric.
+    var emittedAt: ContinuousClock.Instant
 }
 
 /// Writes events to the store in batches, then hands each batch to its sessions for fan-out.

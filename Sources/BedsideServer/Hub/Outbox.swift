@@ -4,6 +4,8 @@ import Synchronization
 enum OutboundFrame: Sendable {
     /// Send an event's JSON text; `seq` is nil for frames that belong to the connection only.
     case event(seq: Int64?, text: String)
+    /// Send a session event as it is delivered live; `emittedAt` times its delivery lag.
+    case live(seq: Int64, text: String, emittedAt: ContinuousClock.Instant)
     /// Send `connection` and replay the session's stored events after `lastSeq` (a `resume` frame).
     case replay(after: Int64)
 }

@@ -15,6 +15,8 @@ final class Session: Sendable {
         var id: String
         var task: Task<Void, Never>?
         var cancelReason: String?
+        /// The W3C ids of the turn's root span, once the runner reports them.
+        var span: (traceID: String, spanID: String)?
     }
 
     private struct State {
@@ -46,9 +48,15 @@ final class Session: Sendable {
 
     /// Assigns the next seq, encodes the event and queues it for persistence and fan-out.
     @discardableResult
-    func emit(_ payload: EventPayload, turnID: String?, traceID: String? = nil, spanID: String? = nil) -> Int64 {
+    func emit(
+        _ payload: EventPayload,
+        turnID: String?,
+        traceID: String? = nil,
+        spanID: String? = nil,
+        timestamp: Timestamp? = nil
+    ) -> Int64 {
         state.withLock { state in
-            emit(payload, turnID: turnID, traceID: traceID, spanID: spanID, in: &state)
+            emit(payload, turnID: turnID, traceID: traceID, spanID: spanID, timestamp: timestamp, in: &state)
         }
     }
 
@@ -57,20 +65,22 @@ final class Session: Sendable {
         turnID: String?,
         traceID: String? = nil,
         spanID: String? = nil,
+        timestamp: Timestamp? = nil,
         in state: inout State
     ) -> Int64 {
         state.lastSeq += 1
         let event = ServerEvent(
             sessionID: id,
             seq: state.lastSeq,
-            timestamp: .now(),
+            timestamp: timestamp ?? .now(),
             turnID: turnID,
             traceID: traceID,
             spanID: spanID,
             payload: payload
         )
         let stored = event.stored(json: event.json)
-        if !hub.persister.enqueue(PendingEvent(session: self, stored: stored)) {
+        hub.metrics.eventEmitted(type: stored.type)
+        if !hub.persister.enqueue(PendingEvent(session: self, stored: stored, emittedAt: .now)) {
             hub.logger.warning(
                 "Event emitted after shutdown was dropped",
                 metadata: ["session.id": "\(id)", "event.type": "\(payload.type)"]
@@ -85,7 +95,11 @@ final class Session: Sendable {
             var overflowed = 0
             for pending in events {
                 state.deliveredSeq = pending.stored.seq
-                let outbound = OutboundFrame.event(seq: pending.stored.seq, text: pending.stored.json)
+                let outbound = OutboundFrame.live(
+                    seq: pending.stored.seq,
+                    text: pending.stored.json,
+                    emittedAt: pending.emittedAt
+                )
                 for outbox in state.connections where !outbox.push(outbound) {
                     overflowed += 1
                 }
@@ -96,6 +110,7 @@ final class Session: Sendable {
             return (overflowed, state.connections.isEmpty)
         }
         if overflowed > 0 {
+            hub.metrics.outboxOverflowed(connections: overflowed)
             hub.logger.info("Closed slow connections on outbox overflow", metadata: ["session.id": "\(id)"])
         }
         if unwatched { hub.evictIfIdle(self) }
@@ -199,6 +214,11 @@ final class Session: Sendable {
         task?.cancel()
     }
 
+    /// Keeps the ids of the running turn's root span for its end event.
+    func setTurnSpan(traceID: String, spanID: String) {
+        state.withLock { $0.turn?.span = (traceID, spanID) }
+    }
+
     /// Why the running turn is being cancelled, once it is.
     var cancelReason: String? { state.withLock { $0.turn?.cancelReason } }
 
@@ -234,7 +254,9 @@ final class Session: Sendable {
                 status = .failed
             }
         }
-        let milliseconds = (clock.now - start).milliseconds
+        let duration = clock.now - start
+        let milliseconds = duration.milliseconds
+        hub.metrics.turnEnded(status: status.rawValue, duration: duration)
         state.withLock { state in
             var end = TurnEvent(status: status, durationMilliseconds: milliseconds)
             if status == .cancelled { end.reason = state.turn?.cancelReason ?? "cancelled" }
@@ -243,7 +265,8 @@ final class Session: Sendable {
                 end.completionTokens = usage.completionTokens
                 end.totalTokens = usage.totalTokens
             }
-            _ = emit(.turn(end), turnID: context.turnID, in: &state)
+            let span = state.turn?.span
+            _ = emit(.turn(end), turnID: context.turnID, traceID: span?.traceID, spanID: span?.spanID, in: &state)
             state.turn = nil
         }
     }

@@ -21,6 +21,7 @@ public final class SessionHub: Service, Sendable {
     let persister: EventPersister
     let outboxCapacity: Int
     let serverVersion: String
+    let metrics: BedsideMetrics
 
     private struct State {
         var sessions: [SessionID: Session] = [:]
@@ -37,8 +38,10 @@ public final class SessionHub: Service, Sendable {
         runner: any TurnRunner,
         outboxCapacity: Int = 4096,
         serverVersion: String = BedsideVersion.current,
+        metrics: BedsideMetrics = BedsideMetrics(),
         logger: Logger
     ) {
+        self.metrics = metrics
         self.store = store
         self.runner = runner
         self.logger = logger
@@ -120,6 +123,11 @@ public final class SessionHub: Service, Sendable {
 
     /// Active sessions, for metrics and tests.
     var activeSessionCount: Int { state.withLock { $0.sessions.count } }
+
+    /// Open connections and active sessions, read together for `/metrics`.
+    var connectionCounts: (connections: Int, sessions: Int) {
+        state.withLock { ($0.openConnections, $0.sessions.count) }
+    }
 
     /// Attaches a new connection to its session, retrying if the session was evicted meanwhile.
     func connect(_ id: SessionID, outbox: Outbox) async throws -> (Session, deliveredSeq: Int64, latestSeq: Int64)? {

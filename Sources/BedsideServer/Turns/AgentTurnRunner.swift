@@ -21,6 +21,9 @@ public struct AgentTurnRunner: TurnRunner {
     public let turnTimeout: Duration
     /// Characters of earlier conversation sent as history; the oldest messages go first. Default: 24,000.
     public let historyCharacterBudget: Int
+    /// Where the turn's spans go and whether they carry content. Default: the bootstrapped
+    /// tracer (no-op when tracing is off), no content.
+    public let tracing: AgentTracing
 
     public init(
         model: any LanguageModel,
@@ -28,8 +31,10 @@ public struct AgentTurnRunner: TurnRunner {
         configuration: AgentMachine.Configuration? = nil,
         toolTimeout: Duration = .seconds(30),
         turnTimeout: Duration = .seconds(300),
-        historyCharacterBudget: Int = 24_000
+        historyCharacterBudget: Int = 24_000,
+        tracing: AgentTracing = AgentTracing()
     ) {
+        self.tracing = tracing
         self.model = model
         self.tools = tools
         self.configuration = configuration ?? AgentMachine.Configuration(model: model.modelName)
@@ -49,7 +54,8 @@ public struct AgentTurnRunner: TurnRunner {
             model: model,
             tools: tools,
             toolTimeout: toolTimeout,
-            turnTimeout: turnTimeout
+            turnTimeout: turnTimeout,
+            tracing: tracing
         )
         let context = ToolCallContext(sessionID: turn.sessionID, turnID: turn.turnID)
         let end = await ToolCallContext.$current.withValue(context) {
@@ -58,8 +64,21 @@ public struct AgentTurnRunner: TurnRunner {
                 userMessage: turn.content,
                 messageID: "msg-\(turn.turnID)",
                 cancellationReason: { turn.cancellationReason },
-                emit: { event in
-                    if let payload = Self.payload(for: event) { turn.emit(payload) }
+                emitWithSpan: { event, span in
+                    Self.record(event, provider: model.providerName, in: turn.metrics)
+                    if case .turnEnded = event, let span {
+                        turn.setTurnSpan(traceID: span.traceID, spanID: span.spanID)
+                    }
+                    guard let payload = Self.payload(for: event) else { return }
+                    // A step's events are stamped with its span's start and end: the same clock readings.
+                    var timestamp: Timestamp?
+                    switch event {
+                    case .modelCallStarted, .toolCallStarted, .modelCallEnded, .toolCallEnded:
+                        timestamp = span.map { Timestamp(microseconds: Int64(($0.endNanoseconds ?? $0.startNanoseconds) / 1_000)) }
+                    default:
+                        break
+                    }
+                    turn.emit(payload, traceID: span?.traceID, spanID: span?.spanID, timestamp: timestamp)
                 }
             )
         }
@@ -70,6 +89,24 @@ public struct AgentTurnRunner: TurnRunner {
             throw CancellationError()
         case .failed(let failure):
             throw TurnFailure(code: Self.code(for: failure), message: failure.message)
+        }
+    }
+
+    /// Records the metrics of a model request or tool call.
+    static func record(_ event: AgentEvent, provider: String, in metrics: BedsideMetrics) {
+        switch event {
+        case .modelCallEnded(let report):
+            metrics.modelCall(
+                provider: provider,
+                model: report.model,
+                duration: report.duration,
+                inputTokens: report.usage.promptTokens,
+                outputTokens: report.usage.completionTokens
+            )
+        case .toolCallEnded(let report):
+            metrics.toolCall(name: report.toolName, duration: report.duration, isError: report.output.isError)
+        default:
+            break
         }
     }
 

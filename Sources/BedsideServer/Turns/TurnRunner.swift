@@ -5,7 +5,7 @@ public import BedsideProtocol
 ///
 /// The session hub starts a turn when a `message` is accepted, in its own task owned by the
 /// session (a dropped connection never cancels it), and cancels that task on `cancel` or at
-/// shutdown. The runner reports every step through ``TurnContext/emit(_:traceID:spanID:)``,
+/// shutdown. The runner reports every step through ``TurnContext/emit(_:traceID:spanID:timestamp:)``,
 /// which never waits. Returning ends the turn `completed`; throwing ``TurnFailure`` ends it
 /// `failed` with that error shown to the user; cancellation ends it `cancelled`.
 public protocol TurnRunner: Sendable {
@@ -69,9 +69,22 @@ public struct TurnContext: Sendable {
     /// Emits a session event belonging to this turn: assigns its seq, persists it and sends it
     /// to every connection of the session. Never waits; returns the assigned seq.
     @discardableResult
-    public func emit(_ payload: EventPayload, traceID: String? = nil, spanID: String? = nil) -> Int64 {
-        session.emit(payload, turnID: turnID, traceID: traceID, spanID: spanID)
+    public func emit(
+        _ payload: EventPayload,
+        traceID: String? = nil,
+        spanID: String? = nil,
+        timestamp: Timestamp? = nil
+    ) -> Int64 {
+        session.emit(payload, turnID: turnID, traceID: traceID, spanID: spanID, timestamp: timestamp)
     }
+
+    /// Reports the ids of the span that covers the whole turn: the turn's end event carries them.
+    public func setTurnSpan(traceID: String, spanID: String) {
+        session.setTurnSpan(traceID: traceID, spanID: spanID)
+    }
+
+    /// Where the turn's metrics (model requests, tokens, tool durations) are recorded.
+    public var metrics: BedsideMetrics { session.hub.metrics }
 }
 
 /// The runner used when no language model is configured: every turn fails at once with

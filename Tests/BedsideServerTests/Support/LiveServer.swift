@@ -25,6 +25,7 @@ final class LiveServer: Sendable {
         store: any EventStore = InMemoryEventStore(),
         runner: any TurnRunner = ScriptedRunner(),
         patients: (any PatientRecords)? = nil,
+        metrics: BedsideMetrics = BedsideMetrics(),
         configure: (inout ServerConfiguration) -> Void = { _ in }
     ) async throws -> LiveServer {
         var configuration = ServerConfiguration(host: "127.0.0.1", port: 0)
@@ -34,7 +35,7 @@ final class LiveServer: Sendable {
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let server = buildApplication(
             configuration: configuration,
-            dependencies: ServerDependencies(store: store, runner: runner, logger: logger, patients: patients)
+            dependencies: ServerDependencies(store: store, runner: runner, logger: logger, patients: patients, metrics: metrics)
         ) { port in
             portContinuation.yield(port)
             portContinuation.finish()
