@@ -99,12 +99,19 @@ struct TracingSettings {
     /// Call before creating any HTTP client: a client picks its tracer when it is configured.
     func bootstrap(metrics: BedsideMetrics) throws -> (any Service)? {
         metrics.setTracingEnabled(configuration != nil)
+        guard let exporter = try makeExporter(metrics: metrics) else { return nil }
+        InstrumentationSystem.bootstrap(exporter.tracer)
+        return exporter.service
+    }
+
+    /// The tracer and the service that exports its spans, reporting drops and failed exports to
+    /// `metrics`; nil when tracing is off. Bootstraps nothing.
+    func makeExporter(metrics: BedsideMetrics) throws -> (tracer: any Tracer, service: any Service)? {
         guard var configuration else { return nil }
         configuration.diagnosticLogger = .custom(
             Logger(label: "swift-otel") { label in ExportDiagnostics(label: label, metrics: metrics) }
         )
         let backend = try OTel.makeTracingBackend(configuration: configuration)
-        InstrumentationSystem.bootstrap(backend.factory)
-        return backend.service
+        return (backend.factory, backend.service)
     }
 }

@@ -27,7 +27,8 @@ struct TraceRig {
     static func start(
         _ replies: [Reply],
         tracesURL: String?,
-        captureContent: Bool = false
+        captureContent: Bool = false,
+        scheduleDelay: Duration = .milliseconds(100)
     ) async throws -> TraceRig {
         let fake = try await FakeOpenAIServer(replies)
         var exporter: ServiceGroup?
@@ -42,7 +43,7 @@ struct TraceRig {
             configuration.traces.otlpExporter.endpoint = tracesURL
             configuration.traces.otlpExporter.protocol = .httpProtobuf
             configuration.traces.otlpExporter.timeout = .seconds(2)
-            configuration.traces.batchSpanProcessor.scheduleDelay = .milliseconds(100)
+            configuration.traces.batchSpanProcessor.scheduleDelay = scheduleDelay
             let backend = try OTel.makeTracingBackend(configuration: configuration)
             tracer = backend.factory
             let group = ServiceGroup(
