@@ -39,7 +39,11 @@ struct Bedside: AsyncParsableCommand {
         let metrics = BedsideMetrics()
         // Before any HTTP client is created: each picks its tracer when it is configured.
         let tracingService = try settings.tracing.bootstrap(metrics: metrics)
-        print("Traces: \(settings.tracing.destination)\(settings.tracing.captureContent ? " (with content)" : "")")
+        if settings.tracing.configuration == nil {
+            print("Traces: off (set OTEL_EXPORTER_OTLP_ENDPOINT to export them)")
+        } else {
+            print("Traces: \(settings.tracing.destination)\(settings.tracing.captureContent ? ", with content" : "")")
+        }
         let store = try SQLiteEventStore(path: settings.databasePath)
         let clinicalData = try await openClinicalData(settings.clinical, logger: logger)
         // A question naming a seeded (synthetic, never an imported) patient, to start with.
