@@ -71,6 +71,8 @@ struct TracingSettings {
         } else {
             shown = endpoint ?? ""
         }
+        // Set in code too, so the exporter uses exactly what was read (and shown) here.
+        configuration.traces.otlpExporter.endpoint = shown
         return TracingSettings(
             configuration: configuration,
             destination: "otlp \(protocolName) \(shown)",

@@ -24,6 +24,7 @@ import Testing
         #expect(!configuration.logs.enabled)
         #expect(!configuration.metrics.enabled)
         #expect(configuration.traces.batchSpanProcessor.scheduleDelay == .milliseconds(500))
+        #expect(configuration.traces.otlpExporter.endpoint == "http://localhost:4318/v1/traces")
     }
 
     @Test func theTracesEndpointIsUsedAsIsAndGRPCIsAccepted() throws {
@@ -32,6 +33,8 @@ import Testing
         let grpc = try settings(["OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"])
         #expect(grpc.destination == "otlp grpc http://localhost:4317")
         #expect(grpc.configuration?.traces.otlpExporter.protocol == .grpc)
+        #expect(grpc.configuration?.traces.otlpExporter.endpoint == "http://localhost:4317")
+        #expect(traces.configuration?.traces.otlpExporter.endpoint == "http://collector:4318/custom")
     }
 
     @Test func theSDKSwitchAndTheNoneExporterTurnTracingOff() throws {
