@@ -23,12 +23,15 @@ struct TraceRig {
     let exporter: ServiceGroup?
     let exporterTask: Task<Void, any Error>?
 
-    /// - Parameter tracesURL: where spans go; nil runs the turn with tracing off (no-op tracer).
+    /// - Parameters:
+    ///   - tracesURL: where spans go; nil runs the turn with tracing off (no-op tracer).
+    ///   - tools: the agent's tools, given the traced HTTP client the model uses.
     static func start(
         _ replies: [Reply],
         tracesURL: String?,
         captureContent: Bool = false,
-        scheduleDelay: Duration = .milliseconds(100)
+        scheduleDelay: Duration = .milliseconds(100),
+        tools: (HTTPClient) -> any Toolset = { _ in ChartTools() }
     ) async throws -> TraceRig {
         let fake = try await FakeOpenAIServer(replies)
         var exporter: ServiceGroup?
@@ -70,7 +73,7 @@ struct TraceRig {
         let metrics = BedsideMetrics()
         let runner = AgentTurnRunner(
             model: model,
-            tools: ChartTools(),
+            tools: tools(httpClient),
             tracing: AgentTracing(tracer: tracer, captureContent: captureContent)
         )
         let server = try await LiveServer.start(runner: runner, metrics: metrics)
