@@ -126,7 +126,7 @@ public struct AgentTurnRunner: TurnRunner {
     /// The user messages and final replies among `events`, newest kept first within the budget.
     static func history(from events: [StoredEvent], characterBudget: Int) -> [ChatMessage] {
         var messages: [(ChatMessage, Int)] = []
-        for event in events where event.type == "user" || event.type == "assistant" {
+        for event in events where event.type == "user" || (event.type == "assistant" && !isDelta(event.json)) {
             guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(event.json.utf8)),
                 let content = value["content"]?.stringValue
             else { continue }
@@ -145,4 +145,13 @@ public struct AgentTurnRunner: TurnRunner {
         }
         return kept.reversed()
     }
+
+    /// Whether an `assistant` event's JSON is a streaming delta, without decoding it: most of a
+    /// session's events are deltas, and the history needs only the final replies. The member
+    /// `"streaming":true` cannot occur inside a string value, where every quote is escaped.
+    static func isDelta(_ json: String) -> Bool {
+        json.utf8.firstRange(of: streamingTrue) != nil
+    }
+
+    private static let streamingTrue = Array(#""streaming":true"#.utf8)
 }
