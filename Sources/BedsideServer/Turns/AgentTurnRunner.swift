@@ -150,8 +150,23 @@ public struct AgentTurnRunner: TurnRunner {
     /// session's events are deltas, and the history needs only the final replies. The member
     /// `"streaming":true` cannot occur inside a string value, where every quote is escaped.
     static func isDelta(_ json: String) -> Bool {
-        json.utf8.firstRange(of: streamingTrue) != nil
+        var json = json
+        return json.withUTF8 { text in
+            let member = streamingTrue
+            guard text.count >= member.count else { return false }
+            var index = 0
+            let last = text.count - member.count
+            while index <= last {
+                if text[index] == member[0] {
+                    var matched = 1
+                    while matched < member.count, text[index + matched] == member[matched] { matched += 1 }
+                    if matched == member.count { return true }
+                }
+                index += 1
+            }
+            return false
+        }
     }
 
-    private static let streamingTrue = Array(#""streaming":true"#.utf8)
+    private static let streamingTrue: [UInt8] = Array(#""streaming":true"#.utf8)
 }
