@@ -74,7 +74,9 @@ struct BedsideBench: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let needed = scenario == .idle ? connections * 2 + 1024 : sessions * 4 + 1024
+        // Per process: the server (which inherits the limit) and this client each hold one
+        // descriptor per connection.
+        let needed = scenario == .idle ? connections + 1024 : sessions * 4 + 1024
         let limitNote = raiseOpenFileLimit(to: needed)
         print("bedside-bench \(scenario.rawValue): \(limitNote)")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -364,7 +366,17 @@ struct BedsideBench: AsyncParsableCommand {
         let range = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))?
             .split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { Int($0) }
         if let range, range.count == 2, range[1] - range[0] + 1 < connections {
-            notes.append("only \(range[1] - range[0] + 1) loopback ports (net.ipv4.ip_local_port_range) for \(connections) connections")
+            notes.append(
+                "only \(range[1] - range[0] + 1) loopback ports (net.ipv4.ip_local_port_range) for \(self.connections) connections"
+            )
+        }
+        // Each socket is a descriptor here as well as in the server; keep some for /proc reads.
+        let connections = min(self.connections, openFileLimit() - 128)
+        if connections < self.connections {
+            notes.append(
+                "opening \(connections) instead of \(self.connections) connections: the open-file limit (\(openFileLimit())) "
+                    + "holds no more in this process or the server's, and could not be raised"
+            )
         }
         // One connection first, so that the server's one-off costs are in the baseline.
         _ = try await run.open([Client(run: run, role: .idle, session: "bench-idle-warmup")]).get()

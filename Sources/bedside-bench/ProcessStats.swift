@@ -39,6 +39,13 @@ struct ProcessStats: Sendable {
     }
 }
 
+/// This process's open-file limit (soft).
+func openFileLimit() -> Int {
+    var limit = rlimit()
+    guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+    return Int(limit.rlim_cur)
+}
+
 /// Raises this process's open-file limit so that it (and a server it starts, which inherits
 /// the limit) can hold `needed` descriptors; returns a note for the report.
 func raiseOpenFileLimit(to needed: Int) -> String {

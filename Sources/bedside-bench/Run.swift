@@ -238,9 +238,10 @@ final class Client: BenchSocketDelegate, @unchecked Sendable {
             if let seq = header.seq { run.reached(seq: seq, at: now) }
             return
         }
-        run.record(header, receivedAt: now)
         if let seq = header.seq { run.highestSeq = max(run.highestSeq, seq) }
+        // Latency is what the reading clients see; a stalled one reads hours-old events by design.
         guard role == .driver else { return }
+        run.record(header, receivedAt: now)
         if header.type == "error" { run.errors[header.detail ?? "unknown", default: 0] += 1 }
         if header.type == "assistant", !sawDelta {
             sawDelta = true
