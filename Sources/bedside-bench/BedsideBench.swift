@@ -40,6 +40,8 @@ struct BedsideBench: AsyncParsableCommand {
     var tokenIntervalMs = 5
     @Option(help: "idle: connections to hold.")
     var connections = 20_000
+    @Option(help: "idle: sessions the connections are spread over (default: one session each).")
+    var idleSessions: Int?
     @Option(help: "idle: seconds to hold them.")
     var holdSeconds = 10
     @Option(help: "slow-consumer: share of sessions that get an extra connection which stops reading.")
@@ -385,7 +387,8 @@ struct BedsideBench: AsyncParsableCommand {
         let clientBefore = ProcessStats.ownCPUSeconds()
         let started = ContinuousClock.now
         let tag = runTag
-        let clients = (0..<connections).map { Client(run: run, role: .idle, session: "bench-idle-\(tag)-\($0)") }
+        let sessionCount = max(1, idleSessions ?? connections)
+        let clients = (0..<connections).map { Client(run: run, role: .idle, session: "bench-idle-\(tag)-\($0 % sessionCount)") }
         let opened = try await run.open(clients, window: 512).get()
         let openWall = (ContinuousClock.now - started).seconds
         let openCPU = ClientCPU(seconds: ProcessStats.ownCPUSeconds() - clientBefore, wallSeconds: openWall)
@@ -445,7 +448,10 @@ struct BedsideBench: AsyncParsableCommand {
         notes.append("RSS per connection = (RSS holding them − RSS before) / connections opened; KB = 1000 bytes")
         return ScenarioReport(
             scenario: "idle",
-            parameters: ["connections": "\(connections)", "hold_seconds": "\(holdSeconds)", "server": url ?? "child process"],
+            parameters: [
+                "connections": "\(connections)", "sessions": "\(min(connections, idleSessions ?? connections))",
+                "hold_seconds": "\(holdSeconds)", "server": url ?? "child process",
+            ],
             rows: rows,
             latencyByType: nil,
             notes: notes
