@@ -43,7 +43,7 @@ public struct AgentTurnRunner: TurnRunner {
     public var languageModel: (any LanguageModel)? { model }
 
     public func run(_ turn: TurnContext) async throws -> TurnUsage {
-        let history = Self.history(from: try await turn.earlierEvents(), characterBudget: historyCharacterBudget)
+        let history = Self.history(from: try await turn.earlierConversation(), characterBudget: historyCharacterBudget)
         let driver = AgentDriver(
             configuration: configuration,
             model: model,
@@ -126,7 +126,7 @@ public struct AgentTurnRunner: TurnRunner {
     /// The user messages and final replies among `events`, newest kept first within the budget.
     static func history(from events: [StoredEvent], characterBudget: Int) -> [ChatMessage] {
         var messages: [(ChatMessage, Int)] = []
-        for event in events where event.type == "user" || (event.type == "assistant" && !isDelta(event.json)) {
+        for event in events where event.type == "user" || (event.type == "assistant" && !event.isStreamingDelta) {
             guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(event.json.utf8)),
                 let content = value["content"]?.stringValue
             else { continue }
@@ -145,28 +145,4 @@ public struct AgentTurnRunner: TurnRunner {
         }
         return kept.reversed()
     }
-
-    /// Whether an `assistant` event's JSON is a streaming delta, without decoding it: most of a
-    /// session's events are deltas, and the history needs only the final replies. The member
-    /// `"streaming":true` cannot occur inside a string value, where every quote is escaped.
-    static func isDelta(_ json: String) -> Bool {
-        var json = json
-        return json.withUTF8 { text in
-            let member = streamingTrue
-            guard text.count >= member.count else { return false }
-            var index = 0
-            let last = text.count - member.count
-            while index <= last {
-                if text[index] == member[0] {
-                    var matched = 1
-                    while matched < member.count, text[index + matched] == member[matched] { matched += 1 }
-                    if matched == member.count { return true }
-                }
-                index += 1
-            }
-            return false
-        }
-    }
-
-    private static let streamingTrue: [UInt8] = Array(#""streaming":true"#.utf8)
 }
