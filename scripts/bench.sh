@@ -2,7 +2,7 @@
 # Runs Bedside's load benchmark at full size (BENCHMARKS.md): builds release, then runs the
 # chat, idle, slow-consumer and replay scenarios one after another, each against its own
 # freshly started bedside process. Writes bench-results/<scenario>.json and the tables to
-# bench-results/tables.txt. Takes about five minutes on two cores.
+# bench-results/tables.txt. Takes about three minutes on two cores once built.
 #
 #   bash scripts/bench.sh               all four scenarios
 #   bash scripts/bench.sh chat replay   just these
