@@ -39,6 +39,6 @@ PY
 
 run chat --sessions 6 --turns 2 --tokens 5 --token-interval-ms 2
 run idle --connections 100 --hold-seconds 1
-run slow-consumer --sessions 4 --turns 3 --tokens 30 --token-interval-ms 1 --slow-share 0.5 --outbox-capacity 16
+run slow-consumer --sessions 4 --turns 3 --tokens 30 --token-interval-ms 1 --slow-share 0.5
 run replay --events 600 --replays 2
 echo "benchmark smoke run passed"

@@ -271,6 +271,17 @@ struct BedsideBench: AsyncParsableCommand {
                 clientCPU: client.text
             )
         )
+        for (code, count) in (run.closes["driver"] ?? [:]).sorted(by: { $0.key < $1.key }) {
+            // Before the benchmark hangs up, a driver's connection ends only when the server ends it.
+            rows.append(
+                Row(
+                    metric: prefix + "driver connections closed by the server (\(code))",
+                    value: Double(count),
+                    unit: "",
+                    clientCPU: client.text
+                )
+            )
+        }
         if run.unparsed > 0 {
             rows.append(Row(metric: prefix + "unreadable frames", value: Double(run.unparsed), unit: "", clientCPU: client.text))
         }
@@ -345,6 +356,13 @@ struct BedsideBench: AsyncParsableCommand {
             Row(metric: "frames the slow ones read while stalled", value: Double(slowBefore), unit: "", clientCPU: loaded.client.text)
         )
         rows.append(Row(metric: "frames the slow ones read in all", value: Double(slowFrames), unit: "", clientCPU: loaded.client.text))
+        var notes = [
+            "slow connections join driven sessions, set a 4 KiB receive buffer and stop reading after their connection event;"
+                + " after the run they read again for 3 s to see how the server closed them"
+        ]
+        for (label, phase) in [("without slow", baseline), ("with slow", loaded)] where !phase.run.errors.isEmpty {
+            notes.append("\(label): error events received: \(phase.run.errors)")
+        }
         var parameters = parameters(model)
         parameters["slow_share"] = "\(slowShare)"
         parameters["outbox_capacity"] = url == nil ? "\(outboxCapacity)" : "server's own"
@@ -353,10 +371,7 @@ struct BedsideBench: AsyncParsableCommand {
             parameters: parameters,
             rows: rows,
             latencyByType: nil,
-            notes: [
-                "slow connections join driven sessions, set a 4 KiB receive buffer and stop reading after their connection event;"
-                    + " after the run they read again for 3 s to see how the server closed them"
-            ]
+            notes: notes
         )
     }
 

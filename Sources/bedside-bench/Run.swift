@@ -162,7 +162,10 @@ final class Run: @unchecked Sendable {
     /// Hangs up every connection and forgets them.
     func closeAll() -> EventLoopFuture<Void> {
         loop.submit {
-            for client in self.clients { client.socket?.abort() }
+            for client in self.clients {
+                client.hungUp = true
+                client.socket?.abort()
+            }
             self.clients = []
         }
     }
@@ -188,6 +191,8 @@ final class Client: BenchSocketDelegate, @unchecked Sendable {
     var connectedAt: Int64 = 0
     private(set) var isReady = false
     private(set) var isClosed = false
+    /// Set when the benchmark itself hangs up, so that the close is not counted as the server's.
+    var hungUp = false
     private var turnsDone = 0
     private var sentAt: Int64 = 0
     private var sawDelta = false
@@ -261,7 +266,7 @@ final class Client: BenchSocketDelegate, @unchecked Sendable {
 
     func closed(_ socket: BenchSocket, code: UInt16?, upgraded: Bool) {
         isClosed = true
-        run.closes[role.rawValue, default: [:]][code.map { String($0) } ?? "none", default: 0] += 1
+        if !hungUp { run.closes[role.rawValue, default: [:]][code.map { String($0) } ?? "none", default: 0] += 1 }
         if !isReady {
             settle(ready: false)
         } else if role == .driver, turnsDone < run.turnsPerSession {
