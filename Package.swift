@@ -21,7 +21,8 @@ let package = Package(
     name: "Bedside",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "bedside", targets: ["bedside"])
+        .executable(name: "bedside", targets: ["bedside"]),
+        .executable(name: "bedside-bench", targets: ["bedside-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -93,8 +94,10 @@ let package = Package(
                 "BedsideProtocol",
                 "BedsideWeb",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
@@ -140,6 +143,30 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
+        ),
+        // The load benchmark (BENCHMARKS.md): its pure parts, and the command that drives Bedside.
+        .target(
+            name: "BedsideBenchCore",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "bedside-bench",
+            dependencies: [
+                "BedsideBenchCore",
+                "BedsideCore",
+                "BedsideProtocol",
+                "BedsideStore",
+                "BedsideTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "BedsideBenchTests",
+            dependencies: ["BedsideBenchCore"],
+            swiftSettings: testSettings
         ),
         .testTarget(
             name: "BedsideAgentTests",

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Bedside check: formatting, a strict build, all tests with code coverage, the
-# coverage bars, the web UI's node tests (with the connection module's coverage bar) and the
-# browser tests. Expects the toolchain, system libraries and packages that .ci/run installs.
+# coverage bars, the web UI's node tests (with the connection module's coverage bar), a small
+# run of the load benchmark and the browser tests. Expects the toolchain, system libraries and
+# packages that .ci/run installs.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -32,6 +33,9 @@ python3 scripts/coverage.py "$summary"
 
 echo "== web unit tests (node --test, connection module at 85% of lines or more)"
 bash scripts/web-tests.sh
+
+echo "== benchmark smoke run (each scenario once, small; must see 0 foreign events)"
+bash scripts/bench-smoke.sh
 
 echo "== browser tests (headless Chromium against .build/debug/bedside)"
 bash scripts/browser-tests.sh

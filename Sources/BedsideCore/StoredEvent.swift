@@ -62,3 +62,30 @@ public struct UnfinishedTurn: Sendable, Hashable {
         self.turnID = turnID
     }
 }
+
+extension StoredEvent {
+    /// Whether this is an `assistant` text delta (`"streaming":true`), found in the JSON bytes
+    /// without decoding them. The member cannot occur inside a string value, where every quote
+    /// is escaped.
+    public var isStreamingDelta: Bool {
+        guard type == "assistant" else { return false }
+        var json = json
+        return json.withUTF8 { text in
+            let member = Self.streamingTrue
+            guard text.count >= member.count else { return false }
+            var index = 0
+            let last = text.count - member.count
+            while index <= last {
+                if text[index] == member[0] {
+                    var matched = 1
+                    while matched < member.count, text[index + matched] == member[matched] { matched += 1 }
+                    if matched == member.count { return true }
+                }
+                index += 1
+            }
+            return false
+        }
+    }
+
+    private static let streamingTrue: [UInt8] = Array(#""streaming":true"#.utf8)
+}

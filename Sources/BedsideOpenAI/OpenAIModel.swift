@@ -26,10 +26,20 @@ public final class OpenAIModel: LanguageModel {
         } else {
             var clientConfiguration = HTTPClient.Configuration()
             clientConfiguration.timeout.connect = TimeAmount(configuration.timeouts.connect)
+            // A streamed reply holds its HTTP/1.1 connection for the whole answer: the client's
+            // default of 8 connections per host would let only 8 turns of the whole server talk
+            // to a local model (Ollama, vLLM, the benchmark's fake) at once, and queue the rest.
+            clientConfiguration.connectionPool = .init(
+                idleTimeout: .seconds(60),
+                concurrentHTTP1ConnectionsPerHostSoftLimit: Self.connectionsPerHost
+            )
             client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
             ownsClient = true
         }
     }
+
+    /// HTTP/1.1 connections kept per model host: one per concurrently streaming turn.
+    static let connectionsPerHost = 1024
 
     /// Shuts down the model's own HTTP client; does nothing for an injected one.
     public func shutdown() async throws {

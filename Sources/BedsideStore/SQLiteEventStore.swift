@@ -161,6 +161,29 @@ public final class SQLiteEventStore: EventStore, AccessAudit {
         }
     }
 
+    public func conversation(in session: SessionID, through: Int64) async throws -> [StoredEvent] {
+        try await pool.read { db in
+            // Deltas are left out inside SQLite, so that only the few rows a history needs
+            // become Swift values.
+            let rows = try Row.fetchCursor(
+                db.cachedStatement(
+                    sql: """
+                        SELECT seq, type, turn_id, client_message_id, turn_status, json FROM event
+                        WHERE session_id = ? AND seq <= ?
+                          AND (type = 'user' OR (type = 'assistant' AND instr(json, '"streaming":true') = 0))
+                        ORDER BY seq
+                        """
+                ),
+                arguments: [session.rawValue, through]
+            )
+            var events: [StoredEvent] = []
+            while let row = try rows.next() {
+                events.append(Self.event(session, row))
+            }
+            return events
+        }
+    }
+
     public func userEvent(in session: SessionID, clientMessageID: String) async throws -> StoredEvent? {
         try await pool.read { db in
             try Row.fetchOne(

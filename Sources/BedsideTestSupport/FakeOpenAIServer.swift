@@ -37,9 +37,17 @@ struct CutConnection: Error {}
 /// The fake server's script and what it has received so far.
 final class Script: Sendable {
     private let state: Mutex<(replies: [Reply], received: [ReceivedRequest])>
+    /// When set, answers every request from its raw JSON body; nothing is recorded.
+    let responder: (@Sendable (String) -> Reply)?
 
     init(_ replies: [Reply]) {
         state = Mutex((replies, []))
+        responder = nil
+    }
+
+    init(responder: @escaping @Sendable (String) -> Reply) {
+        state = Mutex(([], []))
+        self.responder = responder
     }
 
     var received: [ReceivedRequest] { state.withLock { $0.received } }
@@ -66,22 +74,20 @@ public final class FakeOpenAIServer: Sendable {
     public var endpoint: String { "http://127.0.0.1:\(port)" }
 
     /// Starts the server on a free port; each request takes the next reply, then 500s.
-    public init(_ replies: [Reply]) async throws {
-        let script = Script(replies)
+    public convenience init(_ replies: [Reply]) async throws {
+        try await self.init(script: Script(replies))
+    }
+
+    /// Starts the server on a free port; `responder` answers every request from its JSON body
+    /// text, for as many requests as come (the benchmark's endless model). Requests are not kept.
+    public convenience init(responder: @escaping @Sendable (String) -> Reply) async throws {
+        try await self.init(script: Script(responder: responder))
+    }
+
+    private init(script: Script) async throws {
         let router = Router()
-        let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, context in
-            let bytes = try await request.body.collect(upTo: 1 << 20)
-            let body = try JSONDecoder().decode(JSONValue.self, from: Data(bytes.readableBytesView))
-            var headers: [String: String] = [:]
-            for field in request.headers { headers[field.name.canonicalName] = field.value }
-            let received = ReceivedRequest(
-                path: request.uri.path,
-                query: request.uri.query ?? "",
-                headers: headers,
-                body: body,
-                at: .now
-            )
-            switch script.next(received) {
+        @Sendable func response(to reply: Reply) -> Response {
+            switch reply {
             case .completion(let json):
                 return Response(
                     status: .ok,
@@ -102,17 +108,42 @@ public final class FakeOpenAIServer: Sendable {
                     headers: [.contentType: "text/event-stream"],
                     body: ResponseBody { writer in
                         if let lead { try await Task.sleep(for: lead) }
+                        // Intervals count from fixed deadlines, so that late wake-ups do not add up.
+                        var deadline = ContinuousClock.now
                         for (index, payload) in payloads.enumerated() {
                             if let cut, index == cut { throw CutConnection() }
                             try await writer.write(ByteBuffer(string: "data: \(payload)\n\n"))
-                            if index == 0, let pause { try await Task.sleep(for: pause) }
-                            if let interval, index < payloads.count - 1 { try await Task.sleep(for: interval) }
+                            if index == 0, let pause {
+                                try await Task.sleep(for: pause)
+                                deadline = .now
+                            }
+                            if let interval, index < payloads.count - 1 {
+                                deadline += interval
+                                try await Task.sleep(until: deadline, clock: .continuous)
+                            }
                         }
                         if done { try await writer.write(ByteBuffer(string: "data: [DONE]\n\n")) }
                         try await writer.finish(nil)
                     }
                 )
             }
+        }
+        let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, context in
+            let bytes = try await request.body.collect(upTo: 1 << 20)
+            if let responder = script.responder {
+                return response(to: responder(String(decoding: bytes.readableBytesView, as: UTF8.self)))
+            }
+            let body = try JSONDecoder().decode(JSONValue.self, from: Data(bytes.readableBytesView))
+            var headers: [String: String] = [:]
+            for field in request.headers { headers[field.name.canonicalName] = field.value }
+            let received = ReceivedRequest(
+                path: request.uri.path,
+                query: request.uri.query ?? "",
+                headers: headers,
+                body: body,
+                at: .now
+            )
+            return response(to: script.next(received))
         }
         router.post("/v1/chat/completions", use: handler)
         router.post("/openai/deployments/:deployment/chat/completions", use: handler)

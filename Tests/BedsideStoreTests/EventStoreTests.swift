@@ -65,6 +65,31 @@ import Testing
     }
 
     @Test(arguments: Kind.allCases)
+    func conversationKeepsUserMessagesAndFinalRepliesOnly(_ kind: Kind) async throws {
+        let (store, path) = try Self.makeStore(kind)
+        defer { Self.cleanup(path) }
+        func stored(_ seq: Int64, _ type: String, _ json: String) -> StoredEvent {
+            StoredEvent(sessionID: alpha, seq: seq, type: type, turnID: "t1", json: json)
+        }
+        let events = [
+            stored(1, "user", #"{"type":"user","content":"say \"streaming\":true"}"#),
+            stored(2, "turn", #"{"type":"turn","status":"started"}"#),
+            stored(3, "assistant", #"{"type":"assistant","content":"Hel","streaming":true,"message_id":"m"}"#),
+            stored(4, "assistant", #"{"type":"assistant","content":"lo","streaming":true,"message_id":"m"}"#),
+            stored(5, "tool_call", #"{"type":"tool_call","arguments":{"streaming":true}}"#),
+            stored(6, "assistant", #"{"type":"assistant","content":"Hello \"streaming\":true","streaming":false,"message_id":"m"}"#),
+            stored(7, "user", #"{"type":"user","content":"again"}"#),
+        ]
+        try await store.append(events)
+        try await store.append([event(beta, 1, type: "user")])
+        let conversation = try await store.conversation(in: alpha, through: 6)
+        #expect(conversation == [events[0], events[5]])
+        #expect(try await store.conversation(in: alpha, through: 7).map(\.seq) == [1, 6, 7])
+        #expect(try await store.conversation(in: alpha, through: 0).isEmpty)
+        #expect(events.map(\.isStreamingDelta) == [false, false, true, true, false, false, false])
+    }
+
+    @Test(arguments: Kind.allCases)
     func aBatchIsAllOrNothing(_ kind: Kind) async throws {
         let (store, path) = try Self.makeStore(kind)
         defer { Self.cleanup(path) }

@@ -2,6 +2,7 @@ public import BedsideCore
 import BedsideProtocol
 import BedsideWeb
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 public import Logging
 public import ServiceLifecycle
@@ -128,20 +129,26 @@ public func buildApplication(
         )
     }
 
+    let webSocketResponder = webSocketRouter.buildResponder()
     var application = Application(
         router: router,
-        server: .http1WebSocketUpgrade(
-            webSocketRouter: webSocketRouter,
-            configuration: .init(
-                http1: .init(),
-                ws: .init(
-                    maxFrameSize: configuration.transportMaxFrameBytes,
-                    autoPing: .enabled(timePeriod: configuration.pingInterval),
-                    closeTimeout: configuration.closeTimeout,
-                    validateUTF8: false
+        server: HTTPServerBuilder { responder in
+            LeanChildChannel(
+                base: HTTP1WebSocketUpgradeChannel(
+                    responder: responder,
+                    webSocketResponder: webSocketResponder,
+                    configuration: .init(
+                        http1: .init(),
+                        ws: .init(
+                            maxFrameSize: configuration.transportMaxFrameBytes,
+                            autoPing: .enabled(timePeriod: configuration.pingInterval),
+                            closeTimeout: configuration.closeTimeout,
+                            validateUTF8: false
+                        )
+                    )
                 )
             )
-        ),
+        },
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Bedside"),
         onServerRunning: { channel in
             await onServerRunning(channel.localAddress?.port ?? configuration.port)

@@ -48,7 +48,7 @@ public struct AgentTurnRunner: TurnRunner {
     public var languageModel: (any LanguageModel)? { model }
 
     public func run(_ turn: TurnContext) async throws -> TurnUsage {
-        let history = Self.history(from: try await turn.earlierEvents(), characterBudget: historyCharacterBudget)
+        let history = Self.history(from: try await turn.earlierConversation(), characterBudget: historyCharacterBudget)
         let driver = AgentDriver(
             configuration: configuration,
             model: model,
@@ -163,7 +163,7 @@ public struct AgentTurnRunner: TurnRunner {
     /// The user messages and final replies among `events`, newest kept first within the budget.
     static func history(from events: [StoredEvent], characterBudget: Int) -> [ChatMessage] {
         var messages: [(ChatMessage, Int)] = []
-        for event in events where event.type == "user" || event.type == "assistant" {
+        for event in events where event.type == "user" || (event.type == "assistant" && !event.isStreamingDelta) {
             guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(event.json.utf8)),
                 let content = value["content"]?.stringValue
             else { continue }

@@ -66,6 +66,12 @@ public struct TurnContext: Sendable {
         try await session.hub.store.events(in: sessionID, after: 0, through: userSeq - 1, limit: nil)
     }
 
+    /// The session's conversation before this turn (user messages and final replies, no
+    /// deltas), oldest first, as the store keeps it.
+    public func earlierConversation() async throws -> [StoredEvent] {
+        try await session.hub.store.conversation(in: sessionID, through: userSeq - 1)
+    }
+
     /// Emits a session event belonging to this turn: assigns its seq, persists it and sends it
     /// to every connection of the session. Never waits; returns the assigned seq.
     @discardableResult

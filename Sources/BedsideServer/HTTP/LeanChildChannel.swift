@@ -1,0 +1,34 @@
+import HummingbirdCore
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+
+/// The WebSocket-upgrading HTTP/1 child channel with a smaller per-connection footprint.
+///
+/// Every accepted socket keeps its receive buffer between reads; NIO's default sizes it at
+/// 2 KiB and may pool several per read cycle. Bedside's connections mostly sit idle and their
+/// clients send small frames, so each socket starts at 256 bytes (growing on demand up to 64 KiB
+/// for a burst) and reads once per cycle. Measured with `bedside-bench idle` (BENCHMARKS.md).
+struct LeanChildChannel: ServerChildChannel {
+    typealias Value = HTTP1WebSocketUpgradeChannel.Value
+
+    let base: HTTP1WebSocketUpgradeChannel
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        do {
+            let options = channel.syncOptions
+            try options?.setOption(
+                ChannelOptions.recvAllocator,
+                value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65_536)
+            )
+            try options?.setOption(ChannelOptions.maxMessagesPerRead, value: 1)
+        } catch {
+            return channel.eventLoop.makeFailedFuture(error)
+        }
+        return base.setup(channel: channel, logger: logger)
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await base.handle(value: value, logger: logger)
+    }
+}
