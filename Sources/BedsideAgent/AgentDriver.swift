@@ -66,7 +66,14 @@ public struct AgentDriver: Sendable {
         emit: @escaping @Sendable (AgentEvent) -> Void
     ) async -> AgentMachine.TurnEnd {
         let (inputs, continuation) = AsyncStream.makeStream(of: TurnInput.self)
-        let turn = TurnRun(driver: self, clock: TurnClock(clock), messageID: messageID, inputs: continuation, emit: emit)
+        let servers = ToolServers()
+        let turn = TurnRun(
+            driver: self,
+            clock: TurnClock(clock),
+            messageID: messageID,
+            inputs: continuation,
+            emit: { emit(servers.annotate($0)) }
+        )
         return await withDiscardingTaskGroup(returning: AgentMachine.TurnEnd.self) { group in
             defer {
                 continuation.finish()
@@ -80,6 +87,7 @@ public struct AgentDriver: Sendable {
                 let input: AgentMachine.Input
                 switch next {
                 case .toolsListed(let definitions):
+                    servers.record(definitions)
                     input = .start(history: history, userMessage: userMessage, tools: definitions)
                 case .machine(let machineInput):
                     input = machineInput

@@ -2,6 +2,7 @@ import ArgumentParser
 import BedsideAgent
 import BedsideCore
 import BedsideFHIR
+import BedsideMCP
 import BedsideOpenAI
 import BedsideServer
 import BedsideStore
@@ -40,19 +41,33 @@ struct Bedside: AsyncParsableCommand {
             ?? FHIRPatientRecords(store: clinicalData, maxImportBytes: settings.clinical.maxImportBytes)
         let server = buildApplication(
             configuration: settings.server,
-            dependencies: ServerDependencies(store: store, runner: agent.runner, logger: logger, patients: patients)
+            dependencies: ServerDependencies(
+                store: store,
+                runner: agent.runner,
+                logger: logger,
+                patients: patients,
+                mcpEndpoint: settings.serveMCP
+                    ? MCPToolServer(tools: agent.fhirTools, version: BedsideVersion.current, logger: logger) : nil,
+                toolSources: agent.mcp
+            )
         ) { port in
             let host = settings.server.host.contains(":") ? "[\(settings.server.host)]" : settings.server.host
             print("Bedside is running at http://\(host):\(port)/ (Ctrl-C to stop)")
             if let example { print("Try asking: \(example)") }
             fflush(nil)  // the URL must show up at once even when stdout is a pipe
         }
+        // MCP servers connect (and reconnect) in the background; their tools join when ready.
+        let mcpConnections = agent.mcp.map { mcp in Task { await mcp.run() } }
         do {
             try await server.run()
         } catch {
+            mcpConnections?.cancel()
+            await mcpConnections?.value
             await agent.shutdown()
             throw error
         }
+        mcpConnections?.cancel()
+        await mcpConnections?.value
         await agent.shutdown()
     }
 }

@@ -20,19 +20,27 @@ public struct ServerDependencies: Sendable {
     /// Where `POST /patient` imports and `GET /patient/{id}` reads; when nil both answer 503
     /// `clinical_data_unavailable`. Default: nil.
     public var patients: (any PatientRecords)?
+    /// Bedside's own MCP server, mounted at `/mcp`; when nil `/mcp` is not served. Default: nil.
+    public var mcpEndpoint: (any MCPEndpoint)?
+    /// The MCP servers the agent uses, whose state `/ready` reports under `mcp`. Default: nil.
+    public var toolSources: (any ToolSourceStatusProvider)?
 
     public init(
         store: any EventStore,
         runner: any TurnRunner,
         logger: Logger,
         audit: (any AccessAudit)? = nil,
-        patients: (any PatientRecords)? = nil
+        patients: (any PatientRecords)? = nil,
+        mcpEndpoint: (any MCPEndpoint)? = nil,
+        toolSources: (any ToolSourceStatusProvider)? = nil
     ) {
         self.store = store
         self.runner = runner
         self.logger = logger
         self.audit = audit ?? (store as? any AccessAudit)
         self.patients = patients
+        self.mcpEndpoint = mcpEndpoint
+        self.toolSources = toolSources
     }
 }
 
@@ -85,7 +93,17 @@ public func buildApplication(
     let connections = ConnectionHandler(hub: hub, limits: configuration.connectionLimits)
 
     let router = Router()
-    addRoutes(to: router, hub: hub, audit: dependencies.audit, patients: patients, upgradeCheck: upgradeCheck)
+    addRoutes(
+        to: router,
+        hub: hub,
+        audit: dependencies.audit,
+        patients: patients,
+        upgradeCheck: upgradeCheck,
+        toolSources: dependencies.toolSources
+    )
+    if let endpoint = dependencies.mcpEndpoint {
+        MCPRoutes(endpoint: endpoint, origins: origins).add(to: router)
+    }
     addStaticRoutes(
         to: router,
         files: StaticFiles(directory: WebAssets.directory),

@@ -25,6 +25,8 @@ final class LiveServer: Sendable {
         store: any EventStore = InMemoryEventStore(),
         runner: any TurnRunner = ScriptedRunner(),
         patients: (any PatientRecords)? = nil,
+        mcpEndpoint: (any MCPEndpoint)? = nil,
+        toolSources: (any ToolSourceStatusProvider)? = nil,
         configure: (inout ServerConfiguration) -> Void = { _ in }
     ) async throws -> LiveServer {
         var configuration = ServerConfiguration(host: "127.0.0.1", port: 0)
@@ -34,7 +36,14 @@ final class LiveServer: Sendable {
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let server = buildApplication(
             configuration: configuration,
-            dependencies: ServerDependencies(store: store, runner: runner, logger: logger, patients: patients)
+            dependencies: ServerDependencies(
+                store: store,
+                runner: runner,
+                logger: logger,
+                patients: patients,
+                mcpEndpoint: mcpEndpoint,
+                toolSources: toolSources
+            )
         ) { port in
             portContinuation.yield(port)
             portContinuation.finish()
