@@ -6,6 +6,9 @@
 public protocol MCPEndpoint: Sendable {
     /// Answers one HTTP request.
     func handle(_ request: EndpointRequest) async -> EndpointResponse
+
+    /// Ends every session and its streams, for a graceful shutdown.
+    func shutdown() async
 }
 
 /// One HTTP request as the ``MCPEndpoint`` sees it.

@@ -56,8 +56,8 @@ public final class MCPToolServer: MCPEndpoint {
         await sessions.count
     }
 
-    /// Ends every session, for shutdown.
-    public func closeAll() async {
+    /// Ends every session and its event streams, for shutdown.
+    public func shutdown() async {
         await sessions.closeAll()
     }
 }

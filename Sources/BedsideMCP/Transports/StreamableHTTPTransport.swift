@@ -38,10 +38,12 @@ actor StreamableHTTPTransport: Transport, LifetimeTransport {
     func disconnect() async {
         for task in tasks { task.cancel() }
         tasks = []
-        if let sessionID, lifetime.endReason == nil {
-            var request = makeRequest(method: .DELETE)
-            request.headers.replaceOrAdd(name: HTTPHeaderName.sessionID, value: sessionID)
-            _ = try? await client.execute(request, timeout: .seconds(5))
+        // Ends the session on the server, unless the server already forgot it or is unreachable.
+        if sessionID != nil, !(lifetime.endReason ?? "").hasPrefix("cannot reach"), !(lifetime.endReason ?? "").contains("no longer knows")
+        {
+            let request = makeRequest(method: .DELETE)
+            // Its own task: disconnecting often happens in a cancelled one, which would cancel the request.
+            await Task { [client] in _ = try? await client.execute(request, timeout: .seconds(2)) }.value
         }
         lifetime.end("disconnected")
         continuation.finish()

@@ -2,6 +2,7 @@ import BedsideCore
 import BedsideProtocol
 import HTTPTypes
 import Hummingbird
+import ServiceLifecycle
 
 /// Mounts Bedside's MCP endpoint at `/mcp` (POST, GET and DELETE, as Streamable HTTP uses
 /// them) behind the same Origin allow-list as the rest of the server.
@@ -52,10 +53,25 @@ struct MCPRoutes: Sendable {
         case .bytes(let bytes):
             return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         case .stream(let chunks):
+            // An event stream can stay open for as long as the client likes: it ends when the
+            // server shuts down gracefully, so that it cannot hold the shutdown up.
             return Response(
                 status: status,
                 headers: fields,
-                body: .init(asyncSequence: chunks.map { ByteBuffer(bytes: $0) })
+                body: ResponseBody { [endpoint] writer in
+                    do {
+                        try await withGracefulShutdownHandler {
+                            for try await chunk in chunks {
+                                try await writer.write(ByteBuffer(bytes: chunk))
+                            }
+                        } onGracefulShutdown: {
+                            Task { await endpoint.shutdown() }
+                        }
+                    } catch {
+                        // The stream failed or the client left: end the response either way.
+                    }
+                    try await writer.finish(nil)
+                }
             )
         }
     }
