@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every Bedside check: formatting, a strict build, all tests with code coverage, the
-# coverage bars, the web UI's node tests (with the connection module's coverage bar) and the
-# browser tests. Expects the toolchain, system libraries and packages that .ci/run installs.
+# coverage bars, the web UI's node tests (with the connection module's coverage bar), the
+# external MCP client test and the browser tests. Expects the toolchain, system libraries and packages that .ci/run installs.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -32,6 +32,9 @@ python3 scripts/coverage.py "$summary"
 
 echo "== web unit tests (node --test, connection module at 85% of lines or more)"
 bash scripts/web-tests.sh
+
+echo "== MCP client test (the official MCP Python SDK against .build/debug/bedside's /mcp)"
+python3 Tests/mcp/mcp_client_test.py .build/debug/bedside
 
 echo "== browser tests (headless Chromium against .build/debug/bedside)"
 bash scripts/browser-tests.sh
