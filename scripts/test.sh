@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Bedside check: formatting, a strict build, all tests with code coverage, the
 # coverage bars, the web UI's node tests (with the connection module's coverage bar), the
-# external MCP client test and the browser tests. Expects the toolchain, system libraries and packages that .ci/run installs.
+# external MCP client test and the browser tests. Expects the toolchain, system libraries and
+# packages that .ci/run installs.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

@@ -279,6 +279,8 @@ actor MCPServerConnection {
         } onCancel: {
             Task { try? await client.cancelRequest(id, reason: "The turn was cancelled.") }
         }
+        // The run loop may see the death first and disconnect, failing the request: say what happened.
+        if case .failed = outcome, let reason = lifetime.endReason { return .died(reason) }
         if case .timedOut = outcome {
             try? await client.cancelRequest(id, reason: "Timed out after \(timeout).")
         }
