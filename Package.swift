@@ -128,7 +128,8 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         // A small stdio MCP server for the tests: a read tool, a write tool, a slow tool and one
-        // that kills its own process mid-call.
+        // that kills its own process mid-call. The tests run it as a process (built with the
+        // package), so it is not a dependency of a test target.
         .executableTarget(
             name: "bedside-mcp-fixture",
             dependencies: [
@@ -199,7 +200,6 @@ let package = Package(
                 "BedsideCore",
                 "BedsideMCP",
                 "BedsideTestSupport",
-                "bedside-mcp-fixture",
                 .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
