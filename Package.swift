@@ -38,6 +38,8 @@ let package = Package(
         .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk.git", exact: "0.12.1"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
     ],
     targets: [
         .target(
@@ -93,6 +95,7 @@ let package = Package(
                 "BedsideCore",
                 "BedsideProtocol",
                 "BedsideWeb",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -116,12 +119,43 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // MCP both ways: the client toolset that offers MCP servers' tools to the agent, and the
+        // session map that serves Bedside's own tools at /mcp. It never imports Hummingbird, whose
+        // names clash with MCP's; BedsideServer reaches it through the MCPEndpoint seam.
+        .target(
+            name: "BedsideMCP",
+            dependencies: [
+                "BedsideCore",
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // A small stdio MCP server for the tests: a read tool, a write tool, a slow tool and one
+        // that kills its own process mid-call. The tests run it as a process (built with the
+        // package), so it is not a dependency of a test target.
+        .executableTarget(
+            name: "bedside-mcp-fixture",
+            dependencies: [
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "bedside",
             dependencies: [
                 "BedsideAgent",
                 "BedsideCore",
                 "BedsideFHIR",
+                "BedsideMCP",
                 "BedsideOpenAI",
                 "BedsideServer",
                 "BedsideStore",
@@ -201,6 +235,19 @@ let package = Package(
             swiftSettings: testSettings
         ),
         .testTarget(
+            name: "BedsideMCPTests",
+            dependencies: [
+                "BedsideAgent",
+                "BedsideCore",
+                "BedsideMCP",
+                "BedsideTestSupport",
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: testSettings
+        ),
+        .testTarget(
             name: "BedsideProtocolTests",
             dependencies: ["BedsideCore", "BedsideProtocol"],
             swiftSettings: testSettings
@@ -218,6 +265,7 @@ let package = Package(
                 "BedsideAgent",
                 "BedsideFHIR",
                 "BedsideOpenAI",
+                "BedsideMCP",
                 "BedsideServer",
                 "BedsideStore",
                 "BedsideTestSupport",

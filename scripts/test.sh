@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Bedside check: formatting, a strict build, all tests with code coverage, the
 # coverage bars, the web UI's node tests (with the connection module's coverage bar), a small
-# run of the load benchmark and the browser tests. Expects the toolchain, system libraries and
-# packages that .ci/run installs.
+# run of the load benchmark, the external MCP client test and the browser tests. Expects the
+# toolchain, system libraries and packages that .ci/run installs.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -36,6 +36,9 @@ bash scripts/web-tests.sh
 
 echo "== benchmark smoke run (each scenario once, small; must see 0 foreign events)"
 bash scripts/bench-smoke.sh
+
+echo "== MCP client test (the official MCP Python SDK against .build/debug/bedside's /mcp)"
+python3 Tests/mcp/mcp_client_test.py .build/debug/bedside
 
 echo "== browser tests (headless Chromium against .build/debug/bedside)"
 bash scripts/browser-tests.sh

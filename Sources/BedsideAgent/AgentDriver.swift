@@ -95,6 +95,7 @@ public struct AgentDriver: Sendable {
     ) async -> AgentMachine.TurnEnd {
         let (inputs, continuation) = AsyncStream.makeStream(of: TurnInput.self)
         let clock = TurnClock(clock)
+        let servers = ToolServers()
         let trace = TurnTrace(tracing: tracing, clock: clock, model: model, context: ToolCallContext.current)
         let turn = TurnRun(
             driver: self,
@@ -102,12 +103,13 @@ public struct AgentDriver: Sendable {
             trace: trace,
             messageID: messageID,
             inputs: continuation,
-            emit: emit
+            emit: { event, span in emit(servers.annotate(event), span) }
         )
         // Everything the turn starts (listing tools, requests, tools) runs beneath its root span.
         return await InstrumentationContext.withValue(trace.root.context) {
             await runMachine(
                 turn,
+                servers: servers,
                 inputs: inputs,
                 continuation: continuation,
                 history: history,
@@ -119,6 +121,7 @@ public struct AgentDriver: Sendable {
 
     private func runMachine(
         _ turn: TurnRun,
+        servers: ToolServers,
         inputs: AsyncStream<TurnInput>,
         continuation: AsyncStream<TurnInput>.Continuation,
         history: [ChatMessage],
@@ -138,6 +141,7 @@ public struct AgentDriver: Sendable {
                 let input: AgentMachine.Input
                 switch next {
                 case .toolsListed(let definitions):
+                    servers.record(definitions)
                     input = .start(history: history, userMessage: userMessage, tools: definitions)
                 case .machine(let machineInput):
                     input = machineInput

@@ -13,8 +13,9 @@ public enum AgentEvent: Sendable, Hashable {
     case textDelta(String, messageID: String)
     /// The whole reply; `cancelled` when the turn was cut short.
     case finalText(String, messageID: String, cancelled: Bool)
-    /// A tool call started, or was rejected before running.
-    case toolCallStarted(id: String, name: String, arguments: ToolArguments)
+    /// A tool call started, or was rejected before running; `server` names the MCP server of
+    /// the tool, nil for built-in tools.
+    case toolCallStarted(id: String, name: String, arguments: ToolArguments, server: String? = nil)
     /// A tool call ended: what the model reads, whether it is an error, and how long it took.
     case toolCallEnded(AgentMachine.ToolResultReport)
     /// The turn is over: its outcome, token totals and duration.

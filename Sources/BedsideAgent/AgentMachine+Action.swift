@@ -52,12 +52,15 @@ extension AgentMachine {
         /// What the model reads; `isError` when the tool failed, timed out or was not run.
         public var output: ToolOutput
         public var duration: Duration
+        /// The MCP server of the tool; nil for built-in tools.
+        public var server: String?
 
-        public init(callID: String, toolName: String, output: ToolOutput, duration: Duration) {
+        public init(callID: String, toolName: String, output: ToolOutput, duration: Duration, server: String? = nil) {
             self.callID = callID
             self.toolName = toolName
             self.output = output
             self.duration = duration
+            self.server = server
         }
     }
 }

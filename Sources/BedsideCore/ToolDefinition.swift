@@ -7,10 +7,13 @@ public struct ToolDefinition: Sendable, Hashable {
     public var description: String
     /// The JSON Schema of the arguments object.
     public var parameters: JSONValue
+    /// The MCP server the tool comes from, as named in the configuration; nil for built-in tools.
+    public var server: String?
 
-    public init(name: String, description: String, parameters: JSONValue) {
+    public init(name: String, description: String, parameters: JSONValue, server: String? = nil) {
         self.name = name
         self.description = description
         self.parameters = parameters
+        self.server = server
     }
 }

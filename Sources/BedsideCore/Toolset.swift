@@ -37,5 +37,9 @@ public struct NoTools: Toolset {
     public struct ToolUnavailable: Error, CustomStringConvertible {
         public var name: String
         public var description: String { "There is no tool named \(name)." }
+
+        public init(name: String) {
+            self.name = name
+        }
     }
 }

@@ -15,7 +15,8 @@ public enum EventPayload: Sendable, Equatable {
     /// An LLM request ended.
     case openaiResponse(ModelResponseEvent)
     /// A tool call started.
-    case toolCall(toolCallID: String, toolName: String, arguments: JSONValue)
+    /// `server` names the MCP server the tool comes from; nil (and absent) for built-in tools.
+    case toolCall(toolCallID: String, toolName: String, arguments: JSONValue, server: String? = nil)
     /// A tool call ended.
     case toolResult(ToolResultEvent)
     /// Something went wrong; `code` is machine-readable, `message` is for people.
@@ -67,13 +68,15 @@ public enum EventPayload: Sendable, Equatable {
             writer.member("provider", provider)
         case .openaiResponse(let event):
             event.write(into: &writer)
-        case .toolCall(let toolCallID, let toolName, let arguments):
+        case .toolCall(let toolCallID, let toolName, let arguments, let server):
             writer.member("tool_call_id", toolCallID)
             writer.member("tool_name", toolName)
+            if let server { writer.member("server", server) }
             writer.member("arguments", arguments)
         case .toolResult(let event):
             writer.member("tool_call_id", event.toolCallID)
             writer.member("tool_name", event.toolName)
+            if let server = event.server { writer.member("server", server) }
             writer.member("result", event.result)
             writer.member("duration_ms", event.durationMilliseconds)
             writer.member("is_error", event.isError)
@@ -190,13 +193,23 @@ public struct ToolResultEvent: Sendable, Equatable {
     public var result: String
     public var durationMilliseconds: Double
     public var isError: Bool
+    /// The MCP server the tool comes from; nil for built-in tools.
+    public var server: String?
 
-    public init(toolCallID: String, toolName: String, result: String, durationMilliseconds: Double, isError: Bool) {
+    public init(
+        toolCallID: String,
+        toolName: String,
+        result: String,
+        durationMilliseconds: Double,
+        isError: Bool,
+        server: String? = nil
+    ) {
         self.toolCallID = toolCallID
         self.toolName = toolName
         self.result = result
         self.durationMilliseconds = durationMilliseconds
         self.isError = isError
+        self.server = server
     }
 }
 

@@ -1,6 +1,7 @@
 import BedsideAgent
 import BedsideCore
 import BedsideFHIR
+import BedsideMCP
 import BedsideOpenAI
 import BedsideServer
 import Foundation
@@ -12,6 +13,10 @@ struct AgentSetup {
     let runner: AgentTurnRunner
     /// Where imports go: the external server when one is configured.
     let remoteFHIR: RESTFHIRSource?
+    /// The built-in FHIR tools: the agent's, and those served at `/mcp`.
+    let fhirTools: FHIRTools
+    /// The configured MCP servers' tools; nil when none is configured.
+    let mcp: MCPToolset?
     private let openAI: OpenAIModel?
 
     init(settings: Options.Settings, fhirStore: FHIRStore, audit: any AccessAudit, tracing: AgentTracing, logger: Logger) {
@@ -39,9 +44,21 @@ struct AgentSetup {
             remoteFHIR = nil
             source = EmbeddedFHIRSource(store: fhirStore)
         }
+        fhirTools = FHIRTools(source: source, audit: audit)
+        let tools: any Toolset
+        if settings.mcpServers.isEmpty {
+            mcp = nil
+            tools = fhirTools
+        } else {
+            let mcp = MCPToolset(servers: settings.mcpServers, logger: logger)
+            self.mcp = mcp
+            // Built-in tools come first and keep their names on a collision.
+            tools = CompositeToolset([fhirTools, mcp])
+            logger.info("MCP servers: \(settings.mcpServers.map(\.name).joined(separator: ", "))")
+        }
         runner = AgentTurnRunner(
             model: model,
-            tools: FHIRTools(source: source, audit: audit),
+            tools: tools,
             configuration: AgentMachine.Configuration(model: model.modelName, maxModelRequests: settings.agent.maxModelCalls),
             toolTimeout: settings.agent.toolTimeout,
             turnTimeout: settings.agent.turnTimeout,

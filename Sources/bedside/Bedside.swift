@@ -2,6 +2,7 @@ import ArgumentParser
 import BedsideAgent
 import BedsideCore
 import BedsideFHIR
+import BedsideMCP
 import BedsideOpenAI
 import BedsideServer
 import BedsideStore
@@ -66,7 +67,10 @@ struct Bedside: AsyncParsableCommand {
                 logger: logger,
                 patients: patients,
                 metrics: metrics,
-                tracing: settings.tracing.destination
+                tracing: settings.tracing.destination,
+                mcpEndpoint: settings.serveMCP
+                    ? MCPToolServer(tools: agent.fhirTools, version: BedsideVersion.current, logger: logger) : nil,
+                toolSources: agent.mcp
             )
         ) { port in
             let host = settings.server.host.contains(":") ? "[\(settings.server.host)]" : settings.server.host
@@ -74,14 +78,20 @@ struct Bedside: AsyncParsableCommand {
             if let example { print("Try asking: \(example)") }
             fflush(nil)  // the URL must show up at once even when stdout is a pipe
         }
+        // MCP servers connect (and reconnect) in the background; their tools join when ready.
+        let mcpConnections = agent.mcp.map { mcp in Task { await mcp.run() } }
         do {
             // The exporter starts first and stops last, so the spans of the turns that shutdown
             // ends are flushed.
             try await server.run(before: tracingService.map { [$0] } ?? [])
         } catch {
+            mcpConnections?.cancel()
+            await mcpConnections?.value
             await agent.shutdown()
             throw error
         }
+        mcpConnections?.cancel()
+        await mcpConnections?.value
         await agent.shutdown()
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BedsideFHIR
+import BedsideMCP
 import BedsideOpenAI
 import BedsideServer
 import Foundation
@@ -96,6 +97,19 @@ struct Options: ParsableArguments {
     )
     var fhirURL: String?
 
+    @Option(
+        help: """
+            MCP servers whose tools the agent may use: a JSON file or inline JSON in the Claude Desktop format,             {"mcpServers": {"name": {"command": …} or {"url": …}}}. [env: BEDSIDE_MCP_SERVERS] (default: none)
+            """
+    )
+    var mcpConfig: String?
+
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Serve the FHIR tools to other agents over MCP at /mcp. [env: BEDSIDE_MCP_SERVER=on|off] (default: on)"
+    )
+    var mcpServer: Bool?
+
     struct Settings {
         var server: ServerConfiguration
         var databasePath: String
@@ -107,6 +121,10 @@ struct Options: ParsableArguments {
         var fhirServer: FHIRServerConfiguration?
         /// Where spans go (the `OTEL_*` variables) and whether they carry content.
         var tracing: TracingSettings
+        /// The MCP servers the agent connects to.
+        var mcpServers: [MCPServerConfiguration] = []
+        /// Whether `/mcp` serves the FHIR tools.
+        var serveMCP = true
     }
 
     /// Which language model answers.
@@ -185,6 +203,26 @@ struct Options: ParsableArguments {
         } catch let error as FHIRServerConfiguration.ConfigurationError {
             throw ValidationError(error.message)
         }
+        var mcpServers: [MCPServerConfiguration] = []
+        if let source = mcpConfig ?? environment["BEDSIDE_MCP_SERVERS"],
+            !source.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+        {
+            do {
+                mcpServers = try MCPServerConfiguration.parse(source)
+            } catch {
+                throw ValidationError("Bad MCP configuration (--mcp-config / BEDSIDE_MCP_SERVERS): \(error)")
+            }
+        }
+        var serveMCP = true
+        if let mcpServer {
+            serveMCP = mcpServer
+        } else if let raw = environment["BEDSIDE_MCP_SERVER"] {
+            switch raw.lowercased() {
+            case "on", "true", "1", "yes": serveMCP = true
+            case "off", "false", "0", "no": serveMCP = false
+            default: throw ValidationError("BEDSIDE_MCP_SERVER must be on or off, not '\(raw)'.")
+            }
+        }
         return Settings(
             server: server,
             databasePath: database ?? environment["BEDSIDE_DATABASE"] ?? "./bedside.sqlite",
@@ -193,7 +231,9 @@ struct Options: ParsableArguments {
             agent: agent,
             clinical: clinical,
             fhirServer: fhirServer,
-            tracing: try TracingSettings.resolve(environment: environment, captureContentFlag: captureContent)
+            tracing: try TracingSettings.resolve(environment: environment, captureContentFlag: captureContent),
+            mcpServers: mcpServers,
+            serveMCP: serveMCP
         )
     }
 

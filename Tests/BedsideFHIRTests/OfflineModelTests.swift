@@ -40,7 +40,7 @@ import Testing
     }
 
     func toolCalls(_ events: [AgentEvent]) -> [String] {
-        events.compactMap { if case .toolCallStarted(_, let name, _) = $0 { return name } else { return nil } }
+        events.compactMap { if case .toolCallStarted(_, let name, _, _) = $0 { return name } else { return nil } }
     }
 
     @Test func conditionsOfANamedPatient() async throws {

@@ -207,3 +207,13 @@ test("real server events (the offline model's turns, shared with the Swift tests
   assert.ok(state.turns.some((t) => t.spans.some((s) => s.kind === "tool")));
   assert.equal(reduceAll(state, events), state, "a full replay adds nothing");
 });
+
+test("a tool from an MCP server keeps the server's name; built-in tools have none", () => {
+  const state = reduceAll(initialState(), [
+    ev(1, "turn", { status: "started" }, 0),
+    ev(2, "tool_call", { tool_call_id: "a", tool_name: "aidbox__read-fhir-resource", server: "aidbox", arguments: {} }, 10),
+    ev(3, "tool_call", { tool_call_id: "b", tool_name: "find_patients", arguments: {} }, 10),
+    ev(4, "tool_result", { tool_call_id: "c", tool_name: "files__read_file", server: "files", result: "x", duration_ms: 3, is_error: false }, 20),
+  ]);
+  assert.deepEqual(state.turns[0].spans.map((s) => s.server), ["aidbox", null, "files"]);
+});

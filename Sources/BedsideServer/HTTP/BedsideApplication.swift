@@ -26,6 +26,10 @@ public struct ServerDependencies: Sendable {
     /// Where spans go, as `/ready` reports it (e.g. `otlp http/protobuf http://…/v1/traces`).
     /// Default: `off`.
     public var tracing: String
+    /// Bedside's own MCP server, mounted at `/mcp`; when nil `/mcp` is not served. Default: nil.
+    public var mcpEndpoint: (any MCPEndpoint)?
+    /// The MCP servers the agent uses, whose state `/ready` reports under `mcp`. Default: nil.
+    public var toolSources: (any ToolSourceStatusProvider)?
 
     public init(
         store: any EventStore,
@@ -34,7 +38,9 @@ public struct ServerDependencies: Sendable {
         audit: (any AccessAudit)? = nil,
         patients: (any PatientRecords)? = nil,
         metrics: BedsideMetrics = BedsideMetrics(),
-        tracing: String = "off"
+        tracing: String = "off",
+        mcpEndpoint: (any MCPEndpoint)? = nil,
+        toolSources: (any ToolSourceStatusProvider)? = nil
     ) {
         self.metrics = metrics
         self.tracing = tracing
@@ -43,6 +49,8 @@ public struct ServerDependencies: Sendable {
         self.logger = logger
         self.audit = audit ?? (store as? any AccessAudit)
         self.patients = patients
+        self.mcpEndpoint = mcpEndpoint
+        self.toolSources = toolSources
     }
 }
 
@@ -105,8 +113,12 @@ public func buildApplication(
         audit: dependencies.audit,
         patients: patients,
         upgradeCheck: upgradeCheck,
-        tracing: dependencies.tracing
+        tracing: dependencies.tracing,
+        toolSources: dependencies.toolSources
     )
+    if let endpoint = dependencies.mcpEndpoint {
+        MCPRoutes(endpoint: endpoint, origins: origins).add(to: router)
+    }
     addStaticRoutes(
         to: router,
         files: StaticFiles(directory: WebAssets.directory),

@@ -10,7 +10,8 @@ func addRoutes(
     audit: (any AccessAudit)?,
     patients: PatientRoutes,
     upgradeCheck: UpgradeCheck,
-    tracing: String
+    tracing: String,
+    toolSources: (any ToolSourceStatusProvider)? = nil
 ) {
     // Middleware applies only to routes registered after it.
     router.add(middleware: HTTPMetricsMiddleware(metrics: hub.metrics))
@@ -55,6 +56,22 @@ func addRoutes(
             json.null()
         }
         json.member("active_sessions", Int64(hub.activeSessionCount))
+        if let toolSources {
+            // MCP servers do not decide readiness: a server that is down only lacks its tools.
+            json.key("mcp")
+            json.beginArray()
+            for source in await toolSources.toolSourceStatuses() {
+                json.beginObject()
+                json.member("name", source.name)
+                json.member("transport", source.transport)
+                json.member("state", source.state.rawValue)
+                json.member("tools", Int64(source.toolCount))
+                json.member("hidden_tools", Int64(source.hiddenToolCount))
+                json.member("last_error", source.lastError)
+                json.endObject()
+            }
+            json.endArray()
+        }
         json.endObject()
         return Response.json(json.text, status: ready ? .ok : .serviceUnavailable)
     }

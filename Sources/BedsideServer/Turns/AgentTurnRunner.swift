@@ -130,13 +130,13 @@ public struct AgentTurnRunner: TurnRunner {
             return .assistant(AssistantEvent(content: text, streaming: true, messageID: messageID))
         case .finalText(let text, let messageID, let cancelled):
             return .assistant(AssistantEvent(content: text, streaming: false, messageID: messageID, cancelled: cancelled))
-        case .toolCallStarted(let id, let name, let arguments):
+        case .toolCallStarted(let id, let name, let arguments, let server):
             let shown: JSONValue =
                 switch arguments {
                 case .json(let value): value
                 case .raw(let text): .string(text)
                 }
-            return .toolCall(toolCallID: id, toolName: name, arguments: shown)
+            return .toolCall(toolCallID: id, toolName: name, arguments: shown, server: server)
         case .toolCallEnded(let report):
             return .toolResult(
                 ToolResultEvent(
@@ -144,7 +144,8 @@ public struct AgentTurnRunner: TurnRunner {
                     toolName: report.toolName,
                     result: report.output.content,
                     durationMilliseconds: report.duration.milliseconds,
-                    isError: report.output.isError
+                    isError: report.output.isError,
+                    server: report.server
                 )
             )
         case .turnEnded:

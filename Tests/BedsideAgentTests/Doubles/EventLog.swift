@@ -30,7 +30,7 @@ extension AgentEvent {
         case .modelCallEnded(let report): "model call ended \(report.finishReason?.rawValue ?? "none")"
         case .textDelta(let text, _): "text delta \(text)"
         case .finalText(let text, _, let cancelled): cancelled ? "final text (cancelled) \(text)" : "final text \(text)"
-        case .toolCallStarted(let id, _, _): "tool call started \(id)"
+        case .toolCallStarted(let id, _, _, _): "tool call started \(id)"
         case .toolCallEnded(let report): "tool call ended \(report.callID)\(report.output.isError ? " (error)" : "")"
         case .turnEnded(let end): "turn ended \(end.outcome.label)"
         }

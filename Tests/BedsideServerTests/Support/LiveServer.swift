@@ -26,6 +26,8 @@ final class LiveServer: Sendable {
         runner: any TurnRunner = ScriptedRunner(),
         patients: (any PatientRecords)? = nil,
         metrics: BedsideMetrics = BedsideMetrics(),
+        mcpEndpoint: (any MCPEndpoint)? = nil,
+        toolSources: (any ToolSourceStatusProvider)? = nil,
         configure: (inout ServerConfiguration) -> Void = { _ in }
     ) async throws -> LiveServer {
         var configuration = ServerConfiguration(host: "127.0.0.1", port: 0)
@@ -35,7 +37,15 @@ final class LiveServer: Sendable {
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let server = buildApplication(
             configuration: configuration,
-            dependencies: ServerDependencies(store: store, runner: runner, logger: logger, patients: patients, metrics: metrics)
+            dependencies: ServerDependencies(
+                store: store,
+                runner: runner,
+                logger: logger,
+                patients: patients,
+                metrics: metrics,
+                mcpEndpoint: mcpEndpoint,
+                toolSources: toolSources
+            )
         ) { port in
             portContinuation.yield(port)
             portContinuation.finish()

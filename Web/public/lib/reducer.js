@@ -158,6 +158,7 @@ const HANDLERS = {
     return addSpan(state, event, {
       kind: "tool",
       name: event.tool_name ?? "tool",
+      server: event.server ?? null,
       toolCallId: event.tool_call_id ?? null,
       arguments: event.arguments ?? {},
       result: null,
@@ -248,6 +249,7 @@ function endSpan(state, event, matches, fields) {
         key: `s${event.seq}`,
         kind: event.type === "tool_result" ? "tool" : "llm",
         name: event.tool_name ?? event.model ?? "call",
+        server: event.server ?? null,
         toolCallId: event.tool_call_id ?? null,
         arguments: {},
         traceId: event.trace_id ?? null,

@@ -91,7 +91,9 @@ export class TelemetryPanel extends HTMLElement {
 ${trace}
 <ol class="waterfall" aria-label="Calls of turn ${number}">${turn.spans.map(
       (span) => html`<li class="span kind-${span.kind} status-${span.status}" data-key="${span.key}">
-<div class="span-label"><span class="span-kind">${span.kind === "llm" ? "LLM" : "Tool"}</span> <span class="span-name">${span.name}</span>
+<div class="span-label"><span class="span-kind">${span.kind === "llm" ? "LLM" : "Tool"}</span> <span class="span-name">${span.name}</span>${
+        span.server ? html` <span class="span-server meta" title="MCP server">via ${span.server}</span>` : ""
+      }
 <span class="span-duration">${formatDuration(spanDuration(span, Date.now()))}</span>${
         span.tokens ? html` <span class="span-tokens">${tokens(span.tokens)}</span>` : ""
       }${span.finishReason ? html` <span class="meta">${span.finishReason}</span>` : ""}${

@@ -1,0 +1,103 @@
+public import AsyncHTTPClient
+public import BedsideCore
+public import Logging
+public import MCP
+
+/// The tools of every configured MCP server, offered to the agent as one ``Toolset``.
+///
+/// Each server's tools are named `server__tool` and filtered by the read-only rule (see
+/// ``MCPServerConfiguration/allowTools``). A server that is down offers no tools; a call to a
+/// tool whose server went down answers with an error output naming the server, never a crash.
+/// ``run()`` keeps every server connected, reconnecting with backoff, until cancelled.
+///
+/// ```swift
+/// let mcp = MCPToolset(servers: try MCPServerConfiguration.parse(config), logger: logger)
+/// async let _ = mcp.run()
+/// let tools = CompositeToolset([fhirTools, mcp])
+/// ```
+public final class MCPToolset: Toolset, ToolSourceStatusProvider {
+    private let connections: [MCPServerConnection]
+    private let httpClient: HTTPClient
+    private let ownsHTTPClient: Bool
+
+    /// - Parameters:
+    ///   - httpClient: the client for HTTP servers; one is made (and shut down by ``run()``)
+    ///     when nil.
+    ///   - reconnectDelay: the first delay before reconnecting, doubled up to `maxReconnectDelay`.
+    ///   - transports: for servers named here, a transport made by the closure instead of the
+    ///     configured one (an in-process server, in tests or embedding).
+    public init(
+        servers: [MCPServerConfiguration],
+        httpClient: HTTPClient? = nil,
+        reconnectDelay: Duration = .milliseconds(500),
+        maxReconnectDelay: Duration = .seconds(30),
+        transports: [String: @Sendable () -> any MCP.Transport] = [:],
+        logger: Logger
+    ) {
+        let client = httpClient ?? HTTPClient(eventLoopGroupProvider: .singleton)
+        self.httpClient = client
+        self.ownsHTTPClient = httpClient == nil
+        let backoff = MCPServerConnection.Backoff(initial: reconnectDelay, maximum: maxReconnectDelay)
+        self.connections = servers.map {
+            MCPServerConnection(
+                configuration: $0,
+                httpClient: client,
+                backoff: backoff,
+                transportFactory: transports[$0.name],
+                logger: logger
+            )
+        }
+    }
+
+    /// Connects to every server and keeps the connections up until the task is cancelled;
+    /// then disconnects (ending stdio servers' processes).
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            for connection in connections {
+                group.addTask { await connection.run() }
+            }
+        }
+        if ownsHTTPClient { try? await httpClient.shutdown() }
+    }
+
+    public func definitions() async throws -> [ToolDefinition] {
+        var result: [ToolDefinition] = []
+        for connection in connections {
+            result += await connection.definitions
+        }
+        return result
+    }
+
+    public func call(_ name: String, arguments: JSONValue) async throws -> ToolOutput {
+        for connection in connections where await connection.owns(offeredName: name) {
+            return try await connection.call(name, arguments: arguments)
+        }
+        // A tool the model saw before its server went down.
+        for connection in connections where name.hasPrefix(ToolExposure.sanitize(connection.configuration.name) + "__") {
+            if await !connection.isReady { return try await connection.call(name, arguments: arguments) }
+        }
+        throw NoTools.ToolUnavailable(name: name)
+    }
+
+    public func toolSourceStatuses() async -> [ToolSourceStatus] {
+        var result: [ToolSourceStatus] = []
+        for connection in connections {
+            result.append(await connection.status)
+        }
+        return result
+    }
+
+    /// Waits until every enabled server is ready or `limit` passes; for startup and tests.
+    /// Returns whether all are ready.
+    @discardableResult
+    public func waitUntilReady(timeout limit: Duration = .seconds(30)) async -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now + limit
+        while clock.now < deadline {
+            let statuses = await toolSourceStatuses()
+            if statuses.allSatisfy({ $0.state == .ready || $0.state == .disabled }) { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return false
+    }
+}

@@ -1,0 +1,78 @@
+import BedsideCore
+import BedsideProtocol
+import HTTPTypes
+import Hummingbird
+import ServiceLifecycle
+
+/// Mounts Bedside's MCP endpoint at `/mcp` (POST, GET and DELETE, as Streamable HTTP uses
+/// them) behind the same Origin allow-list as the rest of the server.
+///
+/// The endpoint itself lives in another module (its names clash with Hummingbird's); this
+/// route only translates requests and responses, streaming event-stream answers as they come.
+struct MCPRoutes: Sendable {
+    var endpoint: any MCPEndpoint
+    var origins: OriginPolicy
+    var maxBodyBytes = 4 << 20
+
+    func add(to router: Router<BasicRequestContext>) {
+        for method in [HTTPRequest.Method.post, .get, .delete] {
+            router.on("/mcp", method: method) { request, _ in
+                try await handle(request)
+            }
+        }
+    }
+
+    private func handle(_ request: Request) async throws -> Response {
+        try origins.check(request, to: "use the MCP endpoint")
+        var headers: [String: String] = [:]
+        for field in request.headers {
+            headers[field.name.canonicalName] = field.value
+        }
+        if let authority = request.head.authority { headers["Host"] = authority }
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: maxBodyBytes)
+        } catch {
+            throw APIError(.contentTooLarge, .frameTooLarge, "An MCP request body may be at most \(maxBodyBytes) bytes.")
+        }
+        let answer = await endpoint.handle(
+            EndpointRequest(
+                method: request.method.rawValue,
+                path: request.uri.path,
+                headers: headers,
+                body: Array(body.readableBytesView)
+            )
+        )
+        var fields = HTTPFields()
+        for (name, value) in answer.headers.sorted(by: { $0.key < $1.key }) {
+            if let name = HTTPField.Name(name) { fields[name] = value }
+        }
+        let status = HTTPResponse.Status(code: answer.status)
+        switch answer.body {
+        case .bytes(let bytes):
+            return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        case .stream(let chunks):
+            // An event stream can stay open for as long as the client likes: it ends when the
+            // server shuts down gracefully, so that it cannot hold the shutdown up.
+            return Response(
+                status: status,
+                headers: fields,
+                body: ResponseBody { [endpoint] writer in
+                    do {
+                        try await withGracefulShutdownHandler {
+                            for try await chunk in chunks {
+                                try await writer.write(ByteBuffer(bytes: chunk))
+                            }
+                        } onGracefulShutdown: {
+                            Task { await endpoint.shutdown() }
+                        }
+                    } catch {
+                        // The stream failed or the client left: end the response either way.
+                    }
+                    try await writer.finish(nil)
+                }
+            )
+        }
+    }
+}
