@@ -97,7 +97,7 @@ import Testing
                 .stream([textChunk("Found p-1."), finishChunk("stop"), usageChunk(prompt: 30, completion: 3)]),
             ],
             tracesURL: "\(receiver.endpoint)/v1/traces",
-            tools: { client in
+            tools: { client, _ in
                 ReadPatient(
                     source: RESTFHIRSource(
                         configuration: FHIRServerConfiguration(baseURL: "http://127.0.0.1:\(fhir.port)/fhir"),

@@ -16,6 +16,7 @@ actor MCPServerConnection {
     private let httpClient: HTTPClient
     private let logger: Logger
     private let backoff: Backoff
+    private let tracer: any Tracer
     private let transportFactory: (@Sendable () -> any Transport)?
     private var state: ToolSourceStatus.State = .connecting
     private var lastError: String?
@@ -40,10 +41,12 @@ actor MCPServerConnection {
         configuration: MCPServerConfiguration,
         httpClient: HTTPClient,
         backoff: Backoff,
+        tracer: any Tracer = InstrumentationSystem.tracer,
         transportFactory: (@Sendable () -> any Transport)? = nil,
         logger: Logger
     ) {
         self.configuration = configuration
+        self.tracer = tracer
         self.transportFactory = transportFactory
         self.httpClient = httpClient
         self.backoff = backoff
@@ -215,12 +218,12 @@ actor MCPServerConnection {
         }
         let members = arguments.objectValue?.mapValues(\.mcpValue) ?? [:]
         let timeout = configuration.callTimeout
-        return try await withSpan("tools/call \(tool.name)", ofKind: .client) { span in
+        return try await tracer.withSpan("tools/call \(tool.name)", ofKind: .client) { span in
             span.attributes["mcp.server"] = server
             span.attributes["gen_ai.tool.name"] = tool.name
             var meta = Metadata()
             var carrier: [String: String] = [:]
-            InstrumentationSystem.instrument.inject(span.context, into: &carrier, using: DictionaryInjector())
+            tracer.inject(span.context, into: &carrier, using: DictionaryInjector())
             if let traceparent = carrier["traceparent"] { meta.fields["traceparent"] = .string(traceparent) }
             if let tracestate = carrier["tracestate"] { meta.fields["tracestate"] = .string(tracestate) }
             let context: RequestContext<CallTool.Result> = try await client.callTool(

@@ -2,6 +2,7 @@ public import AsyncHTTPClient
 public import BedsideCore
 public import Logging
 public import MCP
+public import Tracing
 
 /// The tools of every configured MCP server, offered to the agent as one ``Toolset``.
 ///
@@ -23,12 +24,15 @@ public final class MCPToolset: Toolset, ToolSourceStatusProvider {
     /// - Parameters:
     ///   - httpClient: the client for HTTP servers; one is made (and shut down by ``run()``)
     ///     when nil.
+    ///   - tracer: where the `tools/call` client spans go (and whose context a call's
+    ///     `traceparent` carries); the bootstrapped tracer by default.
     ///   - reconnectDelay: the first delay before reconnecting, doubled up to `maxReconnectDelay`.
     ///   - transports: for servers named here, a transport made by the closure instead of the
     ///     configured one (an in-process server, in tests or embedding).
     public init(
         servers: [MCPServerConfiguration],
         httpClient: HTTPClient? = nil,
+        tracer: any Tracer = InstrumentationSystem.tracer,
         reconnectDelay: Duration = .milliseconds(500),
         maxReconnectDelay: Duration = .seconds(30),
         transports: [String: @Sendable () -> any MCP.Transport] = [:],
@@ -43,6 +47,7 @@ public final class MCPToolset: Toolset, ToolSourceStatusProvider {
                 configuration: $0,
                 httpClient: client,
                 backoff: backoff,
+                tracer: tracer,
                 transportFactory: transports[$0.name],
                 logger: logger
             )

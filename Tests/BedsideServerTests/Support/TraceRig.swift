@@ -25,13 +25,13 @@ struct TraceRig {
 
     /// - Parameters:
     ///   - tracesURL: where spans go; nil runs the turn with tracing off (no-op tracer).
-    ///   - tools: the agent's tools, given the traced HTTP client the model uses.
+    ///   - tools: the agent's tools, given the traced HTTP client the model uses and the tracer.
     static func start(
         _ replies: [Reply],
         tracesURL: String?,
         captureContent: Bool = false,
         scheduleDelay: Duration = .milliseconds(100),
-        tools: (HTTPClient) -> any Toolset = { _ in ChartTools() }
+        tools: (HTTPClient, any Tracer) -> any Toolset = { _, _ in ChartTools() }
     ) async throws -> TraceRig {
         let fake = try await FakeOpenAIServer(replies)
         var exporter: ServiceGroup?
@@ -73,7 +73,7 @@ struct TraceRig {
         let metrics = BedsideMetrics()
         let runner = AgentTurnRunner(
             model: model,
-            tools: tools(httpClient),
+            tools: tools(httpClient, tracer),
             tracing: AgentTracing(tracer: tracer, captureContent: captureContent)
         )
         let server = try await LiveServer.start(runner: runner, metrics: metrics)
