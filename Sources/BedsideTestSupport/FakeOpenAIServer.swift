@@ -64,7 +64,7 @@ final class Script: Sendable {
 public final class FakeOpenAIServer: Sendable {
     public let port: Int
     let script: Script
-    private let task: Task<Void, any Error>
+    private let server: LoopbackServer
 
     /// Every request so far, in arrival order.
     public var received: [ReceivedRequest] { script.received }
@@ -147,31 +147,13 @@ public final class FakeOpenAIServer: Sendable {
         }
         router.post("/v1/chat/completions", use: handler)
         router.post("/openai/deployments/:deployment/chat/completions", use: handler)
-        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        var logger = Logger(label: "fake-openai")
-        logger.logLevel = .critical  // a client that hangs up mid-stream is part of the script
-        let app = Application(
-            router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in
-                portContinuation.yield(channel.localAddress?.port ?? 0)
-                portContinuation.finish()
-            },
-            logger: logger
-        )
-        let task = Task {
-            defer { portContinuation.finish() }
-            try await app.runService()
-        }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw CutConnection() }
-        self.port = port
+        let server = try await LoopbackServer.start(router: router, label: "fake-openai")
+        self.port = server.port
         self.script = script
-        self.task = task
+        self.server = server
     }
 
     public func stop() async {
-        task.cancel()
-        _ = await task.result
+        await server.stop()
     }
 }

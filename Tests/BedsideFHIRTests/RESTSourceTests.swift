@@ -1,5 +1,6 @@
 import BedsideCore
 import BedsideFHIR
+import BedsideTestSupport
 import Foundation
 import Hummingbird
 import Logging
@@ -10,7 +11,7 @@ import Testing
 /// a client-credentials token endpoint, the way Aidbox is reached.
 final class FakeFHIRServer: Sendable {
     let port: Int
-    private let task: Task<Void, any Error>
+    private let server: LoopbackServer
     private let counter: Counter
     /// How many tokens have been asked for.
     var tokens: Int { counter.value.load(ordering: .relaxed) }
@@ -98,24 +99,8 @@ final class FakeFHIRServer: Sendable {
                 body: .init(byteBuffer: ByteBuffer(string: body))
             )
         }
-        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        var logger = Logger(label: "fake-fhir")
-        logger.logLevel = .critical
-        let app = Application(
-            router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in
-                portContinuation.yield(channel.localAddress?.port ?? 0)
-                portContinuation.finish()
-            },
-            logger: logger
-        )
-        task = Task {
-            defer { portContinuation.finish() }
-            try await app.runService()
-        }
-        var iterator = ports.makeAsyncIterator()
-        port = try #require(await iterator.next())
+        server = try await LoopbackServer.start(router: router, label: "fake-fhir")
+        port = server.port
         counter = tokenRequests
     }
 
@@ -127,8 +112,7 @@ final class FakeFHIRServer: Sendable {
     @Sendable static func authorized(_ request: Request) -> Bool { request.headers[.authorization] == "Bearer token-1" }
 
     func stop() async {
-        task.cancel()
-        _ = await task.result
+        await server.stop()
     }
 }
 

@@ -1,5 +1,6 @@
 import BedsideCore
 import BedsideMCP
+import BedsideTestSupport
 import Foundation
 import Hummingbird
 import Logging
@@ -14,7 +15,7 @@ import Testing
 final class LegacySSEServer: Sendable {
     let port: Int
     let posts: Counter
-    private let task: Task<Void, any Error>
+    private let server: LoopbackServer
 
     final class Counter: Sendable {
         private let value = Mutex(0)
@@ -22,10 +23,10 @@ final class LegacySSEServer: Sendable {
         var count: Int { value.withLock { $0 } }
     }
 
-    private init(port: Int, posts: Counter, task: Task<Void, any Error>) {
+    private init(port: Int, posts: Counter, server: LoopbackServer) {
         self.port = port
         self.posts = posts
-        self.task = task
+        self.server = server
     }
 
     static func start() async throws -> LegacySSEServer {
@@ -54,29 +55,12 @@ final class LegacySSEServer: Sendable {
             try await clientSide.send(Data(body.readableBytesView))
             return Response(status: .accepted)
         }
-        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        var logger = Logger(label: "legacy-sse")
-        logger.logLevel = .critical
-        let app = Application(
-            router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in
-                portContinuation.yield(channel.localAddress?.port ?? 0)
-                portContinuation.finish()
-            },
-            logger: logger
-        )
-        let task = Task { try await app.run() }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw TransportFailure() }
-        return LegacySSEServer(port: port, posts: posts, task: task)
+        let server = try await LoopbackServer.start(router: router, label: "legacy-sse")
+        return LegacySSEServer(port: server.port, posts: posts, server: server)
     }
 
-    struct TransportFailure: Error {}
-
     func stop() async {
-        task.cancel()
-        _ = try? await task.value
+        await server.stop()
     }
 }
 

@@ -15,7 +15,7 @@ import Testing
     /// A FHIR server that answers every Patient read and records the `traceparent` of each request.
     final class TracedFHIRServer: Sendable {
         let port: Int
-        private let task: Task<Void, any Error>
+        private let server: LoopbackServer
 
         init() async throws {
             let router = Router()
@@ -29,25 +29,8 @@ import Testing
                     body: .init(byteBuffer: ByteBuffer(string: #"{"resourceType":"Patient","id":"\#(id)"}"#))
                 )
             }
-            let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-            var logger = Logger(label: "traced-fhir")
-            logger.logLevel = .critical
-            let app = Application(
-                router: router,
-                configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                onServerRunning: { channel in
-                    continuation.yield(channel.localAddress?.port ?? 0)
-                    continuation.finish()
-                },
-                logger: logger
-            )
-            task = Task {
-                defer { continuation.finish() }
-                try await app.runService()
-            }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next() else { throw TestFailure("FHIR server did not start") }
-            self.port = port
+            server = try await LoopbackServer.start(router: router, label: "traced-fhir")
+            self.port = server.port
             self.recorder = recorder
         }
 
@@ -60,8 +43,7 @@ import Testing
         }
 
         func stop() async {
-            task.cancel()
-            _ = await task.result
+            await server.stop()
         }
     }
 

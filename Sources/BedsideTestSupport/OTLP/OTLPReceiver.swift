@@ -22,7 +22,7 @@ public final class OTLPReceiver: Sendable {
 
     public let port: Int
     private let received: Received
-    private let task: Task<Void, any Error>
+    private let server: LoopbackServer
 
     /// The base URL, as `OTEL_EXPORTER_OTLP_ENDPOINT` takes it.
     public var endpoint: String { "http://127.0.0.1:\(port)" }
@@ -59,27 +59,10 @@ public final class OTLPReceiver: Sendable {
             // An empty ExportTraceServiceResponse: full success.
             return Response(status: .ok, headers: [.contentType: "application/x-protobuf"])
         }
-        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        var logger = Logger(label: "otlp-receiver")
-        logger.logLevel = .critical
-        let app = Application(
-            router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in
-                portContinuation.yield(channel.localAddress?.port ?? 0)
-                portContinuation.finish()
-            },
-            logger: logger
-        )
-        let task = Task {
-            defer { portContinuation.finish() }
-            try await app.runService()
-        }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw CutConnection() }
-        self.port = port
+        let server = try await LoopbackServer.start(router: router, label: "otlp-receiver")
+        self.port = server.port
         self.received = received
-        self.task = task
+        self.server = server
     }
 
     /// Waits until at least `count` spans have arrived matching `filter`, polling; returns them
@@ -98,7 +81,6 @@ public final class OTLPReceiver: Sendable {
     }
 
     public func stop() async {
-        task.cancel()
-        _ = await task.result
+        await server.stop()
     }
 }
