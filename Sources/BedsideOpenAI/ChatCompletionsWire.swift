@@ -26,6 +26,33 @@ struct ChatCompletionsBody: Encodable {
         stream = streaming
         streamOptions = streaming ? StreamOptions() : nil
     }
+
+    /// The body as compact JSON, written member by member with ``JSONWriter`` (the same members
+    /// and values `JSONEncoder` gives, without building its intermediate containers).
+    var json: String {
+        var writer = JSONWriter(capacity: 4_096)
+        writer.beginObject()
+        writer.member("model", model)
+        writer.key("messages")
+        writer.beginArray()
+        for message in messages { message.write(into: &writer) }
+        writer.endArray()
+        if let tools {
+            writer.key("tools")
+            writer.beginArray()
+            for tool in tools { tool.write(into: &writer) }
+            writer.endArray()
+        }
+        writer.member("stream", stream)
+        if let streamOptions {
+            writer.key("stream_options")
+            writer.beginObject()
+            writer.member("include_usage", streamOptions.includeUsage)
+            writer.endObject()
+        }
+        writer.endObject()
+        return writer.text
+    }
 }
 
 /// One message in the OpenAI shape.
@@ -67,6 +94,30 @@ struct WireMessage: Encodable {
         try container.encodeIfPresent(toolCalls, forKey: .toolCalls)
         try container.encodeIfPresent(toolCallID, forKey: .toolCallID)
     }
+
+    func write(into writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.member("role", role)
+        writer.member("content", content)  // explicit null when an assistant only called tools
+        if let toolCalls {
+            writer.key("tool_calls")
+            writer.beginArray()
+            for call in toolCalls {
+                writer.beginObject()
+                writer.member("id", call.id)
+                writer.member("type", call.type)
+                writer.key("function")
+                writer.beginObject()
+                writer.member("name", call.function.name)
+                writer.member("arguments", call.function.arguments)
+                writer.endObject()
+                writer.endObject()
+            }
+            writer.endArray()
+        }
+        if let toolCallID { writer.member("tool_call_id", toolCallID) }
+        writer.endObject()
+    }
 }
 
 /// A tool call the assistant made earlier in the conversation.
@@ -99,6 +150,18 @@ struct WireTool: Encodable {
 
     init(_ tool: ToolDefinition) {
         function = Function(name: tool.name, description: tool.description, parameters: tool.parameters)
+    }
+
+    func write(into writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.member("type", type)
+        writer.key("function")
+        writer.beginObject()
+        writer.member("name", function.name)
+        writer.member("description", function.description)
+        writer.member("parameters", function.parameters)
+        writer.endObject()
+        writer.endObject()
     }
 }
 

@@ -230,7 +230,7 @@ public final class OpenAIModel: LanguageModel {
         case .azure(_, let apiKey, _, _):
             httpRequest.headers.add(name: "api-key", value: apiKey)
         }
-        httpRequest.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(ChatCompletionsBody(request, streaming: streaming))))
+        httpRequest.body = .bytes(ByteBuffer(string: ChatCompletionsBody(request, streaming: streaming).json))
         return httpRequest
     }
 }

@@ -9,6 +9,8 @@ import NIOCore
 /// 2 KiB and may pool several per read cycle. Bedside's connections mostly sit idle and their
 /// clients send small frames, so each socket starts at 256 bytes (growing on demand up to 64 KiB
 /// for a burst) and reads once per cycle. Measured with `bedside-bench idle` (BENCHMARKS.md).
+/// A ``FlushCoalescer`` next to the socket sends the frames written in one event-loop cycle
+/// with one flush (`bedside-bench chat`).
 struct LeanChildChannel: ServerChildChannel {
     typealias Value = HTTP1WebSocketUpgradeChannel.Value
 
@@ -22,6 +24,7 @@ struct LeanChildChannel: ServerChildChannel {
                 value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65_536)
             )
             try options?.setOption(ChannelOptions.maxMessagesPerRead, value: 1)
+            try channel.pipeline.syncOperations.addHandler(FlushCoalescer(), position: .first)
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }

@@ -26,6 +26,7 @@ final class Session: Sendable {
         var clientMessageIDs: Set<String>
         var turn: RunningTurn?
         var evicted = false
+        var conversation: Conversation
     }
 
     let id: SessionID
@@ -39,7 +40,8 @@ final class Session: Sendable {
             State(
                 lastSeq: snapshot.latestSeq,
                 deliveredSeq: snapshot.latestSeq,
-                clientMessageIDs: snapshot.clientMessageIDs
+                clientMessageIDs: snapshot.clientMessageIDs,
+                conversation: Conversation(knownFrom: snapshot.latestSeq)
             )
         )
     }
@@ -79,6 +81,9 @@ final class Session: Sendable {
             payload: payload
         )
         let stored = event.stored(json: event.json)
+        if let entry = Conversation.entry(seq: state.lastSeq, payload: payload) {
+            state.conversation.append(entry)
+        }
         hub.metrics.eventEmitted(type: stored.type)
         if !hub.persister.enqueue(PendingEvent(session: self, stored: stored, emittedAt: .now)) {
             hub.logger.warning(
@@ -114,6 +119,23 @@ final class Session: Sendable {
             hub.logger.info("Closed slow connections on outbox overflow", metadata: ["session.id": "\(id)"])
         }
         if unwatched { hub.evictIfIdle(self) }
+    }
+
+    /// The conversation before `seq` within `characterBudget` characters, newest kept first:
+    /// from memory, reading the store only for what this process has not seen or has dropped.
+    func history(before seq: Int64, characterBudget: Int) async throws -> [ChatMessage] {
+        while true {
+            let (ready, knownFrom) = state.withLock { state in
+                (state.conversation.history(before: seq, characterBudget: characterBudget), state.conversation.knownFrom)
+            }
+            if let ready { return ready }
+            let stored = try await hub.store.conversation(in: id, through: knownFrom).compactMap(Conversation.entry(from:))
+            let merged: [ChatMessage]? = state.withLock { state in
+                guard state.conversation.prepend(stored, through: knownFrom) else { return nil }
+                return state.conversation.history(before: seq, characterBudget: characterBudget)
+            }
+            if let merged { return merged }
+        }
     }
 
     // MARK: Connections

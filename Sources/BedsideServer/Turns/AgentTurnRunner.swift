@@ -48,7 +48,7 @@ public struct AgentTurnRunner: TurnRunner {
     public var languageModel: (any LanguageModel)? { model }
 
     public func run(_ turn: TurnContext) async throws -> TurnUsage {
-        let history = Self.history(from: try await turn.earlierConversation(), characterBudget: historyCharacterBudget)
+        let history = try await turn.earlierMessages(characterBudget: historyCharacterBudget)
         let driver = AgentDriver(
             configuration: configuration,
             model: model,
@@ -159,28 +159,5 @@ public struct AgentTurnRunner: TurnRunner {
         case .toolsUnavailable: .toolError
         case .tooManyModelRequests, .turnTimedOut: .turnFailed
         }
-    }
-
-    /// The user messages and final replies among `events`, newest kept first within the budget.
-    static func history(from events: [StoredEvent], characterBudget: Int) -> [ChatMessage] {
-        var messages: [(ChatMessage, Int)] = []
-        for event in events where event.type == "user" || (event.type == "assistant" && !event.isStreamingDelta) {
-            guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(event.json.utf8)),
-                let content = value["content"]?.stringValue
-            else { continue }
-            if event.type == "user" {
-                messages.append((.user(content), content.count))
-            } else if value["streaming"] == .bool(false), !content.isEmpty {
-                messages.append((.assistant(content), content.count))
-            }
-        }
-        var kept: [ChatMessage] = []
-        var used = 0
-        for (message, size) in messages.reversed() {
-            guard used + size <= characterBudget else { break }
-            used += size
-            kept.append(message)
-        }
-        return kept.reversed()
     }
 }

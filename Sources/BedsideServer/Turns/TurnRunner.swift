@@ -72,6 +72,14 @@ public struct TurnContext: Sendable {
         try await session.hub.store.conversation(in: sessionID, through: userSeq - 1)
     }
 
+    /// The session's conversation before this turn as model messages (user messages and final
+    /// replies), oldest first: the newest that fit in `characterBudget` characters, stopping at
+    /// the first that does not. Kept in memory by the session; the store is read only for what
+    /// this process has not seen (a session that began before a restart).
+    public func earlierMessages(characterBudget: Int) async throws -> [ChatMessage] {
+        try await session.history(before: userSeq, characterBudget: characterBudget)
+    }
+
     /// Emits a session event belonging to this turn: assigns its seq, persists it and sends it
     /// to every connection of the session. Never waits; returns the assigned seq.
     @discardableResult
