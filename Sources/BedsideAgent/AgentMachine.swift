@@ -103,7 +103,7 @@ public struct AgentMachine: Sendable {
 
     private mutating func cancel(reason: String, at time: Duration) -> [Action] {
         if let ignored = settleBeforeEnding("cancel", at: time) { return [ignored] }
-        var actions: [Action] = []
+        var actions = stoppedToolResults(because: "the turn was cancelled", at: time)
         if !reply.isEmpty { actions.append(.emitFinalText(reply, cancelled: true)) }
         actions.append(end(.cancelled(reason: reason), at: time))
         return actions
@@ -112,7 +112,25 @@ public struct AgentMachine: Sendable {
     /// Ends the turn failed; the usage of a request in flight still counts.
     private mutating func fail(_ failure: Failure, at time: Duration) -> [Action] {
         if let ignored = settleBeforeEnding("failure", at: time) { return [ignored] }
-        return [end(.failed(failure), at: time)]
+        let why =
+            if case .turnTimedOut(let limit) = failure { "the turn ran out of time (\(limit.spokenForm))" } else { "the turn failed" }
+        return stoppedToolResults(because: why, at: time) + [end(.failed(failure), at: time)]
+    }
+
+    /// Error results for the calls still running when the turn ends early, so that every
+    /// `tool_call` the client saw gets its `tool_result`.
+    private func stoppedToolResults(because why: String, at time: Duration) -> [Action] {
+        guard case .runningTools(let round) = state else { return [] }
+        return round.calls.filter { round.results[$0.id] == nil }.map { call in
+            .reportToolResult(
+                ToolResultReport(
+                    callID: call.id,
+                    toolName: call.name,
+                    output: ToolOutput(content: "The tool \(call.name) was stopped: \(why).", isError: true),
+                    duration: time - round.startedAt
+                )
+            )
+        }
     }
 
     /// Prepares an early end (cancel, failure): counts the usage of a request in flight, or

@@ -40,6 +40,8 @@ struct TurnRun: Sendable {
         let now = clock.elapsed()
         if trace.tracing.captureContent, case .modelEvent(.textDelta(let text)) = input { trace.recordText(text) }
         let actions = machine.handle(input, at: now)
+        // Tool results that come with the turn's end are calls the end stopped.
+        let endsTurn = actions.contains { if case .endTurn = $0 { true } else { false } }
         for action in actions {
             switch action {
             case .requestModel(let request):
@@ -62,6 +64,7 @@ struct TurnRun: Sendable {
                 trace.noteToolError(callID: call.id, type: "invalid_tool_call")
                 emit(.toolCallStarted(id: call.id, name: call.name, arguments: .raw(call.arguments)), stamp)
             case .reportToolResult(let report):
+                if endsTurn { trace.noteToolError(callID: report.callID, type: "cancelled") }
                 emit(.toolCallEnded(report), trace.endTool(report))
             case .emitFinalText(let text, let cancelled):
                 emit(.finalText(text, messageID: messageID, cancelled: cancelled), trace.chatSpan)

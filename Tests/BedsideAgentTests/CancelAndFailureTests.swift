@@ -27,7 +27,7 @@ import Testing
         #expect(machine.handle(.cancel(reason: "cancelled_by_user"), at: .milliseconds(730)) == [.ignored("cancel while finished")])
     }
 
-    @Test func cancelWhileToolsRunEndsTheTurnAndLateResultsAreIgnored() {
+    @Test func cancelWhileToolsRunStopsTheRunningCallsEndsTheTurnAndIgnoresLateResults() {
         var machine = makeMachine()
         _ = machine.start()
         _ = machine.stream([.textDelta("Checking.")])
@@ -38,8 +38,17 @@ import Testing
         )
         _ = machine.handle(.toolFinished(callID: "call_b", .output(ToolOutput(content: "{}"))), at: .seconds(2))
         let actions = machine.handle(.cancel(reason: "shutdown"), at: .seconds(3))
+        // call_b had answered; call_a gets its error result, so every tool_call has one.
         #expect(
             actions == [
+                .reportToolResult(
+                    .init(
+                        callID: "call_a",
+                        toolName: "search_observations",
+                        output: ToolOutput(content: "The tool search_observations was stopped: the turn was cancelled.", isError: true),
+                        duration: .seconds(2)
+                    )
+                ),
                 .emitFinalText("Checking.", cancelled: true),
                 .endTurn(
                     .init(
@@ -56,6 +65,20 @@ import Testing
                 .ignored("tool result while finished")
             ]
         )
+    }
+
+    @Test func aTurnTimeoutWhileToolsRunGivesEachRunningCallAnErrorResult() {
+        var machine = makeMachine()
+        _ = machine.start()
+        _ = machine.respond(withToolCalls: [observationCall, patientCall], usage: .zero, at: .seconds(1))
+        let actions = machine.handle(.fail(.turnTimedOut(limit: .seconds(300))), at: .seconds(301))
+        let stopped = actions.compactMap { action -> AgentMachine.ToolResultReport? in
+            if case .reportToolResult(let report) = action { report } else { nil }
+        }
+        #expect(stopped.map(\.callID) == ["call_a", "call_b"])
+        #expect(stopped.allSatisfy { $0.output.isError && $0.duration == .seconds(300) })
+        #expect(stopped.first?.output.content == "The tool search_observations was stopped: the turn ran out of time (300 s).")
+        #expect(actions.turnEnd?.outcome == .failed(.turnTimedOut(limit: .seconds(300))))
     }
 
     @Test func cancelBeforeAnyTextEndsTheTurnWithNoFinalText() {
