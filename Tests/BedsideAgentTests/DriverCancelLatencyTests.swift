@@ -49,8 +49,9 @@ import Testing
         #expect(tools.log == [.started("get_patient"), .cancelled("get_patient")])
         #expect(end.outcome == .cancelled(reason: "shutdown"))
         #expect(
-            log.labels.suffix(3) == [
+            log.labels.suffix(4) == [
                 "tool call started call_b",
+                "tool call ended call_b (error)",
                 "final text (cancelled) Looking up the patient.",
                 "turn ended cancelled shutdown",
             ]
