@@ -74,3 +74,22 @@ func negotiatedProtocolVersion(_ data: Data) -> String? {
     else { return nil }
     return result["protocolVersion"] as? String
 }
+
+extension HTTPClient {
+    /// Sends `request` to an MCP server; when the server cannot be reached, ends `lifetime`
+    /// with the reason (the reconnect loop reads it) and throws it as a `TransportError`.
+    func send(
+        _ request: HTTPClientRequest,
+        timeout: TimeAmount,
+        to url: URL,
+        ending lifetime: TransportLifetime
+    ) async throws -> HTTPClientResponse {
+        do {
+            return try await execute(request, timeout: timeout)
+        } catch {
+            let reason = "cannot reach \(url.absoluteString): \(error)"
+            lifetime.end(reason)
+            throw TransportError(description: reason)
+        }
+    }
+}

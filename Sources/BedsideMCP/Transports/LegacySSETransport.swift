@@ -36,14 +36,7 @@ actor LegacySSETransport: Transport, LifetimeTransport {
         request.method = .GET
         request.headers.add(configured: headers)
         request.headers.replaceOrAdd(name: "Accept", value: "text/event-stream")
-        let response: HTTPClientResponse
-        do {
-            response = try await client.execute(request, timeout: .hours(24))
-        } catch {
-            let reason = "cannot reach \(url.absoluteString): \(error)"
-            lifetime.end(reason)
-            throw TransportError(description: reason)
-        }
+        let response = try await client.send(request, timeout: .hours(24), to: url, ending: lifetime)
         guard response.status == .ok, response.isEventStream else {
             let snippet = await response.bodySnippet()
             let reason =

@@ -55,14 +55,7 @@ actor StreamableHTTPTransport: Transport, LifetimeTransport {
         request.headers.replaceOrAdd(name: "Content-Type", value: "application/json")
         request.headers.replaceOrAdd(name: "Accept", value: "application/json, text/event-stream")
         request.body = .bytes(ByteBuffer(bytes: data))
-        let response: HTTPClientResponse
-        do {
-            response = try await client.execute(request, timeout: .hours(1))
-        } catch {
-            let reason = "cannot reach \(url.absoluteString): \(error)"
-            lifetime.end(reason)
-            throw TransportError(description: reason)
-        }
+        let response = try await client.send(request, timeout: .hours(1), to: url, ending: lifetime)
         if let assigned = response.headers.first(name: HTTPHeaderName.sessionID) { sessionID = assigned }
         switch response.status.code {
         case 202, 204:
