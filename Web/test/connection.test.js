@@ -33,19 +33,26 @@ class FakeSocket {
     this.onerror?.();
     this.onclose?.({ code: 1006 });
   }
+  /** The server closes the socket with a close frame. */
+  serverClose(code, reason = "") {
+    this.readyState = 3;
+    this.onclose?.({ code, reason, wasClean: true });
+  }
 }
 
-function harness({ random = () => 0.5, lastSeq } = {}) {
+function harness({ random = () => 0.5, lastSeq, unacknowledged } = {}) {
   FakeSocket.instances = [];
   const timers = [];
   let clock = 1_000;
   let ids = 0;
   const events = [];
   const statuses = [];
+  const ends = [];
   const connection = new Connection({
     url: "ws://bedside.test",
     sessionId: "s-test-001",
     lastSeq,
+    unacknowledged,
     WebSocket: FakeSocket,
     setTimeout: (fn, ms) => {
       const timer = { fn, ms, done: false };
@@ -60,6 +67,7 @@ function harness({ random = () => 0.5, lastSeq } = {}) {
     newId: () => `c-${++ids}`,
     onEvent: (e) => events.push(e),
     onStatus: (s) => statuses.push(s),
+    onEnd: (e) => ends.push(e),
   });
   const fire = () => {
     const timer = timers.filter((t) => !t.done).at(-1);
@@ -68,7 +76,7 @@ function harness({ random = () => 0.5, lastSeq } = {}) {
     timer.fn();
   };
   const socket = () => FakeSocket.instances.at(-1);
-  return { connection, timers, events, statuses, fire, socket, sockets: FakeSocket.instances };
+  return { connection, timers, events, statuses, ends, fire, socket, sockets: FakeSocket.instances };
 }
 
 const user = (seq, id, content = "hi") => ({ type: "user", session_id: "s-test-001", seq, turn_id: "t1", content, client_message_id: id });
@@ -247,4 +255,98 @@ test("resumes from a given seq and ignores a stale socket's close", () => {
 test("ids are 32 hex digits", () => {
   assert.match(newId(), /^[0-9a-f]{32}$/);
   assert.notEqual(newId(), newId());
+});
+
+for (const reason of ["signed_out", "session_expired", "credential_revoked", "token_expired"]) {
+  test(`4401 ${reason} ends the connection: no reconnection until start()`, () => {
+    const h = harness();
+    h.connection.start();
+    h.socket().open();
+    h.socket().receive(user(1, null));
+    h.socket().serverClose(4401, reason);
+    assert.deepEqual(h.ends, [{ code: 4401, reason, kind: "credential" }]);
+    assert.deepEqual(h.connection.ended, { code: 4401, reason, kind: "credential" });
+    assert.equal(h.connection.status.state, "disconnected");
+    assert.equal(h.timers.length, 0, "no backoff timer: not a blind reconnect loop");
+    h.connection.retryNow();
+    assert.equal(h.sockets.length, 1, "retryNow does not reopen an ended connection");
+    assert.deepEqual(h.statuses.map((st) => st.state), ["connecting", "connected", "disconnected"]);
+  });
+}
+
+test("after 4401 and a sign-in, start() resumes from the last seq and resends the unacknowledged message once", () => {
+  const h = harness();
+  h.connection.start();
+  h.socket().open();
+  h.socket().receive(user(1, "c-0"));
+  h.socket().receive({ type: "turn", seq: 2, turn_id: "t1", status: "started" });
+  assert.equal(h.connection.send("asked just before the sign-in expired"), "c-1");
+  h.socket().serverClose(4401, "session_expired");
+  assert.equal(h.connection.unacknowledged.client_message_id, "c-1", "kept while signed out");
+  assert.equal(h.connection.send("another"), null);
+  h.connection.start();
+  assert.equal(h.connection.ended, null);
+  assert.equal(h.socket().url, "ws://bedside.test/ws?session_id=s-test-001&last_seq=2");
+  h.socket().open(3, 2);
+  assert.deepEqual(h.socket().sent.map((f) => [f.type, f.client_message_id]), [["message", "c-1"]]);
+  // The replay repeats seq 2; the server had accepted c-1 before the close (seq 3).
+  h.socket().receive({ type: "turn", seq: 2, turn_id: "t1", status: "started" });
+  h.socket().receive(user(3, "c-1", "asked just before the sign-in expired"));
+  h.socket().receive(user(3, "c-1", "asked just before the sign-in expired")); // the direct reply to the resend
+  assert.deepEqual(h.events.filter((e) => e.seq).map((e) => e.seq), [1, 2, 3], "nothing lost or doubled");
+  assert.equal(h.connection.unacknowledged, null);
+  h.connection.start(); // already open: nothing new
+  assert.equal(h.sockets.length, 2);
+});
+
+test("4404 session_deleted ends the connection without a retry", () => {
+  const h = harness();
+  h.connection.start();
+  h.socket().open();
+  h.socket().serverClose(4404, "session_deleted");
+  assert.deepEqual(h.ends, [{ code: 4404, reason: "session_deleted", kind: "deleted" }]);
+  assert.equal(h.connection.status.state, "disconnected");
+  assert.equal(h.timers.length, 0);
+  assert.equal(h.sockets.length, 1);
+});
+
+test("other server closes still reconnect with backoff", () => {
+  for (const code of [1001, 1008, 1011, 1013]) {
+    const h = harness();
+    h.connection.start();
+    h.socket().open();
+    h.socket().serverClose(code, "");
+    assert.equal(h.connection.status.state, "reconnecting", `code ${code}`);
+    assert.deepEqual(h.ends, []);
+    h.fire();
+    assert.equal(h.sockets.length, 2);
+  }
+});
+
+test("a final close after close() is not reported; start() cancels a pending retry", () => {
+  const h = harness();
+  h.connection.start();
+  const first = h.socket();
+  first.open();
+  h.connection.close();
+  first.onclose?.({ code: 4401, reason: "signed_out" }); // handlers were detached: nothing happens
+  assert.deepEqual(h.ends, []);
+  h.connection.start();
+  h.socket().drop();
+  assert.equal(h.timers.filter((t) => !t.done).length, 1);
+  h.connection.start();
+  assert.equal(h.timers.filter((t) => !t.done).length, 0, "the backoff timer was cleared");
+  assert.equal(h.sockets.length, 3);
+});
+
+test("a message kept over a sign-in is sent first under its own id", () => {
+  const h = harness({ lastSeq: 4, unacknowledged: { content: "kept", client_message_id: "kept-1" } });
+  assert.deepEqual(h.connection.unacknowledged, { type: "message", session_id: "s-test-001", content: "kept", client_message_id: "kept-1" });
+  assert.equal(h.connection.send("new"), null, "it holds the one message slot");
+  h.connection.start();
+  h.socket().open(5, 4);
+  assert.deepEqual(h.socket().sent, [{ type: "message", session_id: "s-test-001", content: "kept", client_message_id: "kept-1" }]);
+  h.socket().receive(user(5, "kept-1", "kept"));
+  assert.equal(h.connection.unacknowledged, null);
+  assert.equal(harness({ unacknowledged: { content: 3 } }).connection.unacknowledged, null, "a broken one is ignored");
 });

@@ -1,11 +1,15 @@
 // The page's one WebSocket to a session: connects, reconnects with backoff, resumes from the
 // newest seq it has, resends an unacknowledged message under the same client_message_id and
 // drops events it already has, so the page sees every event of the session exactly once.
+// Two closes end it instead of a retry (lib/close-codes.js): 4401, the credential ended, and
+// 4404, the conversation was deleted; `start()` afterwards resumes from the same seq and
+// resends the same unacknowledged message.
 //
 // Everything it touches in the outside world (WebSocket, timers, clock, randomness, ids) is
 // injected, so the tests drive it with a fake socket and a fake clock.
 
 import { Backoff } from "./backoff.js";
+import { finalClose } from "./close-codes.js";
 
 const OPEN = 1;
 
@@ -22,6 +26,11 @@ export function newId() {
  *
  * Status values given to `onStatus`: {state: "connecting" | "connected" | "reconnecting" |
  * "disconnected", attempt, retryInMs, retryAt}.
+ *
+ * `onEnd({code, reason, kind})` is called when the server closed the socket with 4401 (kind
+ * "credential") or 4404 (kind "deleted"): the connection then stays disconnected. A message
+ * not yet acknowledged by an earlier page (kept over a sign-in) is handed in as
+ * `unacknowledged: {content, client_message_id}` and sent first, under its own id.
  */
 export class Connection {
   #url;
@@ -33,6 +42,7 @@ export class Connection {
   #newId;
   #onEvent;
   #onStatus;
+  #onEnd;
   #backoff;
   #socket = null;
   #timer = null;
@@ -40,6 +50,7 @@ export class Connection {
   #lastSeq;
   #unacked = null; // the message frame sent (or to send) and not yet seen as a `user` event
   #cancelWanted = false;
+  #ended = null; // {code, reason, kind} after a 4401 or 4404 close
   #status = { state: "disconnected", attempt: 0, retryInMs: null, retryAt: null };
 
   constructor({
@@ -48,6 +59,8 @@ export class Connection {
     lastSeq = 0,
     onEvent = () => {},
     onStatus = () => {},
+    onEnd = () => {},
+    unacknowledged = null,
     WebSocket = globalThis.WebSocket,
     setTimeout = globalThis.setTimeout.bind(globalThis),
     clearTimeout = globalThis.clearTimeout.bind(globalThis),
@@ -60,12 +73,16 @@ export class Connection {
     this.#lastSeq = lastSeq;
     this.#onEvent = onEvent;
     this.#onStatus = onStatus;
+    this.#onEnd = onEnd;
     this.#WebSocket = WebSocket;
     this.#setTimeout = setTimeout;
     this.#clearTimeout = clearTimeout;
     this.#now = now;
     this.#newId = makeId;
     this.#backoff = new Backoff({ random });
+    if (typeof unacknowledged?.content === "string" && typeof unacknowledged.client_message_id === "string") {
+      this.#unacked = { type: "message", session_id: sessionId, content: unacknowledged.content, client_message_id: unacknowledged.client_message_id };
+    }
   }
 
   get status() {
@@ -76,14 +93,26 @@ export class Connection {
     return this.#lastSeq;
   }
 
+  /** How the server ended the connection ({code, reason, kind}), or null while it may reconnect. */
+  get ended() {
+    return this.#ended;
+  }
+
   /** The message waiting for its acknowledgement, or null. */
   get unacknowledged() {
     return this.#unacked;
   }
 
-  /** Opens the socket; from then on it reconnects by itself until `close()`. */
+  /**
+   * Opens the socket; from then on it reconnects by itself until `close()` or a final close.
+   * After either, `start()` again resumes from the newest seq it has.
+   */
   start() {
+    if (this.#socket) return; // already open or opening
+    this.#clearTimeout(this.#timer);
+    this.#timer = null;
     this.#closed = false;
+    this.#ended = null;
     this.#open(false);
   }
 
@@ -135,9 +164,18 @@ export class Connection {
     }
     this.#socket = socket;
     socket.onmessage = (message) => this.#receive(message.data);
-    socket.onclose = () => {
+    socket.onclose = (event) => {
       if (this.#socket !== socket) return;
       this.#socket = null;
+      const end = finalClose(event?.code, event?.reason);
+      if (end && !this.#closed) {
+        // Retrying would be refused (signed out) or would open a new, empty conversation.
+        this.#closed = true;
+        this.#ended = end;
+        this.#setStatus({ state: "disconnected", attempt: 0, retryInMs: null, retryAt: null });
+        this.#onEnd(end);
+        return;
+      }
       this.#status = { ...this.#status, state: "connecting" };
       if (!this.#closed) this.#scheduleRetry();
     };
