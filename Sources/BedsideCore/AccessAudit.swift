@@ -1,5 +1,6 @@
 /// One read of patient data by a tool: which session, turn and tool call, which patients and
-/// which resources. The per-session access audit is a list of these.
+/// which resources. The per-session access audit is a list of these. The principal who read is
+/// the session's owner (`sessionID.owner`).
 public struct AccessRecord: Sendable, Hashable {
     public var sessionID: SessionID
     public var turnID: String?
@@ -39,6 +40,9 @@ public protocol AccessAudit: Sendable {
 
     /// The records of `session`, oldest first.
     func records(in session: SessionID) async throws -> [AccessRecord]
+
+    /// Every record that read patient `patientID`, in any session of any owner, oldest first.
+    func records(patient patientID: String) async throws -> [AccessRecord]
 }
 
 /// Who a tool call is made for, set by the turn that runs it and read by tools that audit.

@@ -43,6 +43,13 @@ public struct JSONWriter: Sendable {
         needsComma = true
     }
 
+    /// Writes `json`, already-encoded JSON text (a stored event), as the next value.
+    public mutating func raw(_ json: String) {
+        separate()
+        text.append(json)
+        needsComma = true
+    }
+
     /// Writes `"key":` so that the next value becomes that member's value.
     public mutating func key(_ key: String) {
         separate()

@@ -19,12 +19,22 @@ public struct EndpointRequest: Sendable {
     /// Header fields by name; a repeated field keeps its last value.
     public var headers: [String: String]
     public var body: [UInt8]
+    /// The key of the caller's principal (`local` without authentication): an MCP session
+    /// belongs to the principal that opened it, and its audit records them.
+    public var principal: String
 
-    public init(method: String, path: String, headers: [String: String], body: [UInt8]) {
+    public init(
+        method: String,
+        path: String,
+        headers: [String: String],
+        body: [UInt8],
+        principal: String = SessionID.localOwner
+    ) {
         self.method = method
         self.path = path
         self.headers = headers
         self.body = body
+        self.principal = principal
     }
 }
 

@@ -18,6 +18,9 @@ public struct StoredEvent: Sendable, Hashable {
     public var turnStatus: String?
     /// The complete event as UTF-8 JSON text.
     public var json: String
+    /// For `user` events: the message text, from which a session's title is taken. Not stored
+    /// apart from `json`.
+    public var userContent: String?
 
     public init(
         sessionID: SessionID,
@@ -26,7 +29,8 @@ public struct StoredEvent: Sendable, Hashable {
         turnID: String? = nil,
         clientMessageID: String? = nil,
         turnStatus: String? = nil,
-        json: String
+        json: String,
+        userContent: String? = nil
     ) {
         self.sessionID = sessionID
         self.seq = seq
@@ -35,6 +39,7 @@ public struct StoredEvent: Sendable, Hashable {
         self.clientMessageID = clientMessageID
         self.turnStatus = turnStatus
         self.json = json
+        self.userContent = userContent
     }
 }
 

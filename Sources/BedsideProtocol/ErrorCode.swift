@@ -18,6 +18,12 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case notFound = "not_found"
     case invalidPatientID = "invalid_patient_id"
     case clinicalDataUnavailable = "clinical_data_unavailable"
+    /// No valid credential came with the request (HTTP 401).
+    case unauthenticated
+    /// The principal lacks the role the request needs (HTTP 403).
+    case forbidden
+    /// A sign-in with the OpenID provider did not complete (HTTP 400).
+    case authFailed = "auth_failed"
 
     /// Whether the error answers one connection's own frame. Such errors go to that connection
     /// only, carry no `seq` and are not part of the session's history.

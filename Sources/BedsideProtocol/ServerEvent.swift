@@ -60,8 +60,11 @@ public struct ServerEvent: Sendable, Equatable {
     public func stored(json: String) -> StoredEvent {
         var clientMessageID: String?
         var turnStatus: String?
+        var userContent: String?
         switch payload {
-        case .user(_, let id): clientMessageID = id
+        case .user(let content, let id):
+            clientMessageID = id
+            userContent = content
         case .turn(let turn): turnStatus = turn.status.rawValue
         default: break
         }
@@ -72,7 +75,8 @@ public struct ServerEvent: Sendable, Equatable {
             turnID: turnID,
             clientMessageID: clientMessageID,
             turnStatus: turnStatus,
-            json: json
+            json: json,
+            userContent: userContent
         )
     }
 }

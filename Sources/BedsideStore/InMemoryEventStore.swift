@@ -1,13 +1,16 @@
 public import BedsideCore
+import Foundation
 import Synchronization
 
 /// An ``EventStore`` in memory: the twin of ``SQLiteEventStore`` for tests, with the same
 /// behaviour (the shared store test suite runs against both).
-public final class InMemoryEventStore: EventStore, AccessAudit {
+public final class InMemoryEventStore: EventStore, AccessAudit, SessionDirectory {
     private struct State {
         var events: [SessionID: [StoredEvent]] = [:]
         var openTurns: Set<UnfinishedTurn> = []
         var audit: [SessionID: [AccessRecord]] = [:]
+        var auditOrder: [AccessRecord] = []
+        var summaries: [SessionID: SessionSummary] = [:]
     }
 
     private let state = Mutex(State())
@@ -25,8 +28,30 @@ public final class InMemoryEventStore: EventStore, AccessAudit {
                 }
                 next[event.sessionID] = event.seq
             }
+            let now = Int64((Date().timeIntervalSince1970 * 1_000_000).rounded())
             for event in events {
                 state.events[event.sessionID, default: []].append(event)
+                if event.type == "user" || event.turnStatus != nil {
+                    var summary =
+                        state.summaries[event.sessionID]
+                        ?? SessionSummary(
+                            id: event.sessionID,
+                            title: nil,
+                            createdMicros: now,
+                            lastActivityMicros: now,
+                            turnCount: 0,
+                            lastTurnStatus: nil
+                        )
+                    summary.lastActivityMicros = now
+                    if summary.title == nil, let content = event.userContent {
+                        summary.title = SessionSummary.title(fromMessage: content)
+                    }
+                    if let status = event.turnStatus {
+                        if status == "started" { summary.turnCount += 1 }
+                        summary.lastTurnStatus = status
+                    }
+                    state.summaries[event.sessionID] = summary
+                }
                 if let status = event.turnStatus, let turnID = event.turnID {
                     let turn = UnfinishedTurn(sessionID: event.sessionID, turnID: turnID)
                     if status == "started" {
@@ -84,7 +109,48 @@ public final class InMemoryEventStore: EventStore, AccessAudit {
     public func ping() async throws {}
 
     public func record(_ record: AccessRecord) async throws {
-        state.withLock { $0.audit[record.sessionID, default: []].append(record) }
+        state.withLock {
+            $0.audit[record.sessionID, default: []].append(record)
+            $0.auditOrder.append(record)
+        }
+    }
+
+    public func records(patient patientID: String) async throws -> [AccessRecord] {
+        state.withLock { $0.auditOrder.filter { $0.patientIDs.contains(patientID) } }
+    }
+
+    public func sessions(owner: String, after cursor: SessionCursor?, limit: Int) async throws -> [SessionSummary] {
+        state.withLock { state in
+            let sorted = state.summaries.values.filter { $0.id.owner == owner }.sorted {
+                ($0.lastActivityMicros, $0.id.rawValue) > ($1.lastActivityMicros, $1.id.rawValue)
+            }
+            let page = sorted.drop { summary in
+                guard let cursor else { return false }
+                return (summary.lastActivityMicros, summary.id.rawValue) >= (cursor.lastActivityMicros, cursor.rawID)
+            }
+            return Array(page.prefix(limit))
+        }
+    }
+
+    public func summary(of session: SessionID) async throws -> SessionSummary? {
+        state.withLock { $0.summaries[session] }
+    }
+
+    public func rename(_ session: SessionID, title: String) async throws -> SessionSummary? {
+        state.withLock { state in
+            guard state.summaries[session] != nil else { return nil }
+            state.summaries[session]?.title = title
+            return state.summaries[session]
+        }
+    }
+
+    public func delete(_ session: SessionID) async throws -> Bool {
+        state.withLock { state in
+            let existed = state.summaries.removeValue(forKey: session) != nil
+            state.events[session] = nil
+            state.openTurns = state.openTurns.filter { $0.sessionID != session }
+            return existed
+        }
     }
 
     public func records(in session: SessionID) async throws -> [AccessRecord] {

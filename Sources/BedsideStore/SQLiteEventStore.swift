@@ -7,8 +7,8 @@ import GRDB
 /// Each ``append(_:)`` is one transaction; with `synchronous = NORMAL` a commit costs no fsync,
 /// so a batch of events survives a process crash without paying for a disk flush per event.
 /// Readers run concurrently with the writer (WAL), so replay never waits for live appends.
-public final class SQLiteEventStore: EventStore, AccessAudit {
-    private let pool: DatabasePool
+public final class SQLiteEventStore: EventStore, AccessAudit, SessionDirectory {
+    let pool: DatabasePool
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     public init(path: String) throws {
@@ -68,6 +68,10 @@ public final class SQLiteEventStore: EventStore, AccessAudit {
                     """
             )
         }
+        migrator.registerMigration("v3-sessions") { db in
+            try db.execute(sql: sessionTableSQL)
+            try db.execute(sql: sessionBackfillSQL)
+        }
         return migrator
     }
 
@@ -81,7 +85,7 @@ public final class SQLiteEventStore: EventStore, AccessAudit {
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    record.sessionID.rawValue, record.turnID, record.toolCallID, record.tool, patients, resources,
+                    record.sessionID.storageKey, record.turnID, record.toolCallID, record.tool, patients, resources,
                     record.timeMicros,
                 ]
             )
@@ -97,7 +101,7 @@ public final class SQLiteEventStore: EventStore, AccessAudit {
                     SELECT turn_id, tool_call_id, tool, patient_ids, resources, time_us FROM access_audit
                     WHERE session_id = ? ORDER BY id
                     """,
-                arguments: [session.rawValue]
+                arguments: [session.storageKey]
             ).map { row in
                 AccessRecord(
                     sessionID: session,
@@ -125,20 +129,23 @@ public final class SQLiteEventStore: EventStore, AccessAudit {
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     """
             )
+            var summaries = SummaryChanges()
             for event in events {
+                summaries.add(event)
                 try insert.execute(arguments: [
-                    event.sessionID.rawValue, event.seq, event.type, event.turnID,
+                    event.sessionID.storageKey, event.seq, event.type, event.turnID,
                     event.clientMessageID, event.turnStatus, event.json,
                 ])
                 guard let status = event.turnStatus, let turnID = event.turnID else { continue }
                 if status == "started" {
                     try db.cachedStatement(sql: "INSERT OR IGNORE INTO open_turn (session_id, turn_id) VALUES (?, ?)")
-                        .execute(arguments: [event.sessionID.rawValue, turnID])
+                        .execute(arguments: [event.sessionID.storageKey, turnID])
                 } else {
                     try db.cachedStatement(sql: "DELETE FROM open_turn WHERE session_id = ? AND turn_id = ?")
-                        .execute(arguments: [event.sessionID.rawValue, turnID])
+                        .execute(arguments: [event.sessionID.storageKey, turnID])
                 }
             }
+            try summaries.write(db, now: Self.nowMicros())
         }
     }
 
@@ -151,7 +158,7 @@ public final class SQLiteEventStore: EventStore, AccessAudit {
                         WHERE session_id = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?
                         """
                 ),
-                arguments: [session.rawValue, after, through ?? Int64.max, limit ?? -1]
+                arguments: [session.storageKey, after, through ?? Int64.max, limit ?? -1]
             )
             var events: [StoredEvent] = []
             while let row = try rows.next() {
@@ -174,7 +181,7 @@ public final class SQLiteEventStore: EventStore, AccessAudit {
                         ORDER BY seq
                         """
                 ),
-                arguments: [session.rawValue, through]
+                arguments: [session.storageKey, through]
             )
             var events: [StoredEvent] = []
             while let row = try rows.next() {
@@ -192,7 +199,7 @@ public final class SQLiteEventStore: EventStore, AccessAudit {
                     SELECT seq, type, turn_id, client_message_id, turn_status, json FROM event
                     WHERE session_id = ? AND client_message_id = ? ORDER BY seq LIMIT 1
                     """,
-                arguments: [session.rawValue, clientMessageID]
+                arguments: [session.storageKey, clientMessageID]
             ).map { Self.event(session, $0) }
         }
     }
@@ -202,12 +209,12 @@ public final class SQLiteEventStore: EventStore, AccessAudit {
             let latest = try Int64.fetchOne(
                 db,
                 sql: "SELECT MAX(seq) FROM event WHERE session_id = ?",
-                arguments: [session.rawValue]
+                arguments: [session.storageKey]
             )
             let ids = try String.fetchSet(
                 db,
                 sql: "SELECT client_message_id FROM event WHERE session_id = ? AND client_message_id IS NOT NULL",
-                arguments: [session.rawValue]
+                arguments: [session.storageKey]
             )
             return SessionSnapshot(latestSeq: latest ?? 0, clientMessageIDs: ids)
         }
@@ -217,7 +224,7 @@ public final class SQLiteEventStore: EventStore, AccessAudit {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT session_id, turn_id FROM open_turn ORDER BY session_id, turn_id")
                 .compactMap { row in
-                    SessionID(row[0] as String).map { UnfinishedTurn(sessionID: $0, turnID: row[1]) }
+                    SessionID(storageKey: row[0] as String).map { UnfinishedTurn(sessionID: $0, turnID: row[1]) }
                 }
         }
     }

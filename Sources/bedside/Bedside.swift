@@ -20,7 +20,7 @@ struct Bedside: AsyncParsableCommand {
         abstract: "Chat with an AI agent over clinical FHIR data, with every step shown live.",
         discussion: "Every option can also be set by the environment variable shown; a flag wins over the environment.",
         version: BedsideVersion.current,
-        subcommands: [ImportCommand.self]
+        subcommands: [ImportCommand.self, KeysCommand.self]
     )
 
     @OptionGroup var options: Options
@@ -45,6 +45,8 @@ struct Bedside: AsyncParsableCommand {
         } else {
             print("Traces: \(settings.tracing.destination)\(settings.tracing.captureContent ? ", with content" : "")")
         }
+        let authentication = try settings.auth.makeAuthentication()
+        let tls = try settings.auth.makeTLS()
         let store = try SQLiteEventStore(path: settings.databasePath)
         let clinicalData = try await openClinicalData(settings.clinical, logger: logger)
         // A question naming a seeded (synthetic, never an imported) patient, to start with.
@@ -70,11 +72,16 @@ struct Bedside: AsyncParsableCommand {
                 tracing: settings.tracing.destination,
                 mcpEndpoint: settings.serveMCP
                     ? MCPToolServer(tools: agent.fhirTools, version: BedsideVersion.current, logger: logger) : nil,
-                toolSources: agent.mcp
+                toolSources: agent.mcp,
+                authentication: authentication,
+                tls: tls,
+                warning: settings.auth.warning
             )
         ) { port in
             let host = settings.server.host.contains(":") ? "[\(settings.server.host)]" : settings.server.host
-            print("Bedside is running at http://\(host):\(port)/ (Ctrl-C to stop)")
+            print("Bedside is running at \(tls == nil ? "http" : "https")://\(host):\(port)/ (Ctrl-C to stop)")
+            print("Sign-in: \(settings.auth.isEnabled ? settings.auth.modes.map(\.rawValue).sorted().joined(separator: ", ") : "none (the local user)")")
+            if let warning = settings.auth.warning { print("Warning: \(warning)") }
             if let example { print("Try asking: \(example)") }
             fflush(nil)  // the URL must show up at once even when stdout is a pipe
         }

@@ -110,6 +110,8 @@ struct Options: ParsableArguments {
     )
     var mcpServer: Bool?
 
+    @OptionGroup var identity: AuthOptions
+
     struct Settings {
         var server: ServerConfiguration
         var databasePath: String
@@ -125,6 +127,8 @@ struct Options: ParsableArguments {
         var mcpServers: [MCPServerConfiguration] = []
         /// Whether `/mcp` serves the FHIR tools.
         var serveMCP = true
+        /// Who may use the server.
+        var auth = AuthOptions.Settings()
     }
 
     /// Which language model answers.
@@ -233,7 +237,8 @@ struct Options: ParsableArguments {
             fhirServer: fhirServer,
             tracing: try TracingSettings.resolve(environment: environment, captureContentFlag: captureContent),
             mcpServers: mcpServers,
-            serveMCP: serveMCP
+            serveMCP: serveMCP,
+            auth: try identity.resolve(environment: environment, host: server.host)
         )
     }
 

@@ -10,6 +10,7 @@ final class RecordingAudit: AccessAudit {
     var all: [AccessRecord] { stored.withLock { $0 } }
     func record(_ record: AccessRecord) async throws { stored.withLock { $0.append(record) } }
     func records(in session: SessionID) async throws -> [AccessRecord] { all.filter { $0.sessionID == session } }
+    func records(patient patientID: String) async throws -> [AccessRecord] { all.filter { $0.patientIDs.contains(patientID) } }
 }
 
 /// The FHIR tools over the embedded store holding real Synthea patients.

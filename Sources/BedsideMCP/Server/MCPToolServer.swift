@@ -7,9 +7,10 @@ import MCP
 /// HTTP: one `StatefulHTTPServerTransport` and one `MCP.Server` per MCP session.
 ///
 /// Every tool is served read-only (annotated `readOnlyHint`). Calls run with a
-/// ``ToolCallContext`` whose session is `mcp-<MCP session id>`, so the access audit of an MCP
-/// session reads at `GET /sessions/mcp-<id>/audit`; MCP session ids never collide with chat
-/// sessions, which the browser names itself. A session ends with `DELETE /mcp` or after
+/// ``ToolCallContext`` whose session is `mcp-<MCP session id>` owned by the MCP client's
+/// principal, so the access audit of an MCP session reads at `GET /sessions/mcp-<id>/audit` by
+/// that principal and records who read; MCP session ids never collide with chat sessions,
+/// which the browser names itself. A session is bound to the principal that opened it. A session ends with `DELETE /mcp` or after
 /// `idleTimeout` without a request.
 ///
 /// What it deliberately does not do: check the `Origin` header. The HTTP server applies the
@@ -28,7 +29,8 @@ public final class MCPToolServer: MCPEndpoint {
                 headers: request.headers,
                 body: request.body.isEmpty ? nil : Data(request.body),
                 path: request.path
-            )
+            ),
+            principal: request.principal
         )
         var headers = response.headers
         if case .error = response { headers["Content-Type"] = "application/json" }
@@ -68,6 +70,8 @@ private actor SessionMap {
         var transport: StatefulHTTPServerTransport
         var server: Server
         var lastUsed: ContinuousClock.Instant
+        /// The key of the principal that opened the session: only they may use it.
+        var principal: String
     }
 
     private struct FixedSessionID: SessionIDGenerator {
@@ -90,9 +94,10 @@ private actor SessionMap {
 
     var count: Int { entries.count }
 
-    func handle(_ request: HTTPRequest) async -> HTTPResponse {
+    func handle(_ request: HTTPRequest, principal: String) async -> HTTPResponse {
         await closeIdle()
-        if let id = request.header(HTTPHeaderName.sessionID), var entry = entries[id] {
+        // Another principal's session id answers as an unknown one: nothing of it shows.
+        if let id = request.header(HTTPHeaderName.sessionID), var entry = entries[id], entry.principal == principal {
             entry.lastUsed = .now
             entries[id] = entry
             let response = await entry.transport.handleRequest(request)
@@ -103,7 +108,7 @@ private actor SessionMap {
             return response
         }
         if request.method.uppercased() == "POST", let body = request.body, jsonRPCMethod(body) == "initialize" {
-            return await open(request)
+            return await open(request, principal: principal)
         }
         if request.header(HTTPHeaderName.sessionID) != nil {
             return .error(statusCode: 404, .invalidRequest("Not Found: the MCP session is unknown or expired; initialize again."))
@@ -111,7 +116,7 @@ private actor SessionMap {
         return .error(statusCode: 400, .invalidRequest("Bad Request: send initialize first, or the Mcp-Session-Id header."))
     }
 
-    private func open(_ request: HTTPRequest) async -> HTTPResponse {
+    private func open(_ request: HTTPRequest, principal: String) async -> HTTPResponse {
         let id = UUID().uuidString.lowercased()
         let transport = StatefulHTTPServerTransport(
             sessionIDGenerator: FixedSessionID(id: id),
@@ -124,14 +129,14 @@ private actor SessionMap {
             ]),
             logger: logger
         )
-        let server = await makeServer(sessionID: id)
+        let server = await makeServer(sessionID: id, principal: principal)
         do {
             try await server.start(transport: transport)
         } catch {
             await transport.disconnect()
             return .error(statusCode: 500, .internalError("Cannot open an MCP session: \(error)"))
         }
-        entries[id] = Entry(transport: transport, server: server, lastUsed: .now)
+        entries[id] = Entry(transport: transport, server: server, lastUsed: .now, principal: principal)
         let response = await transport.handleRequest(request)
         if case .error = response {
             entries[id] = nil
@@ -143,7 +148,7 @@ private actor SessionMap {
         return response
     }
 
-    private func makeServer(sessionID: String) async -> Server {
+    private func makeServer(sessionID: String, principal: String) async -> Server {
         let server = Server(
             name: "bedside",
             version: version,
@@ -152,7 +157,7 @@ private actor SessionMap {
             capabilities: .init(tools: .init(listChanged: false))
         )
         let tools = self.tools
-        let auditSession = SessionID("mcp-\(sessionID)")
+        let auditSession = SessionID("mcp-\(sessionID)", owner: principal)
         await server.withMethodHandler(ListTools.self) { _ in
             let definitions = try await tools.definitions()
             return ListTools.Result(

@@ -15,6 +15,10 @@ import NIOWebSocket
 struct ConnectionHandler: Sendable {
     let hub: SessionHub
     let limits: ConnectionLimits
+    /// Closes the connection (4401) when its credential ends; nil without authentication.
+    var watch: CredentialWatch?
+    /// Called when the client sends a message: activity that keeps a sign-in session from idling out.
+    var activity: @Sendable (Credential) -> Void = { _ in }
 
     private enum Exit: Sendable {
         case clientGone
@@ -28,9 +32,14 @@ struct ConnectionHandler: Sendable {
         lastSeq: Int64?,
         inbound: WebSocketInboundStream,
         outbound: WebSocketOutboundWriter,
+        credential: Credential = .local,
         logger: Logger
     ) async {
         let outbox = Outbox(capacity: limits.outboxCapacity)
+        let watched = watch?.register(credential) { reason in
+            outbox.requestClose(CloseRequest(code: 4401, reason: reason.rawValue, drainFirst: true))
+        }
+        defer { watch?.unregister(watched) }
         let attached: (Session, deliveredSeq: Int64, latestSeq: Int64)?
         do {
             attached = try await hub.connect(id, outbox: outbox)
@@ -62,7 +71,9 @@ struct ConnectionHandler: Sendable {
                 }
             }
             group.addTask {
-                var reader = ConnectionReader(session: session, outbox: outbox, hub: hub, limits: limits)
+                var reader = ConnectionReader(session: session, outbox: outbox, hub: hub, limits: limits) {
+                    activity(credential)
+                }
                 return await reader.run(inbound) ? .clientGone : .readerStopped
             }
             group.addTask { .close(await outbox.abortingClose()) }
@@ -190,9 +201,17 @@ private struct ConnectionReader {
     let outbox: Outbox
     let hub: SessionHub
     let limits: ConnectionLimits
+    let activity: @Sendable () -> Void
     var meter: ViolationMeter
 
-    init(session: Session, outbox: Outbox, hub: SessionHub, limits: ConnectionLimits) {
+    init(
+        session: Session,
+        outbox: Outbox,
+        hub: SessionHub,
+        limits: ConnectionLimits,
+        activity: @escaping @Sendable () -> Void
+    ) {
+        self.activity = activity
         self.session = session
         self.outbox = outbox
         self.hub = hub
@@ -249,6 +268,7 @@ private struct ConnectionReader {
         do {
             switch try ClientFrame.decode(text, session: session.id, limits: limits.frameLimits) {
             case .message(let content, let clientMessageID):
+                activity()
                 await session.receiveMessage(content: content, clientMessageID: clientMessageID, from: outbox)
             case .cancel:
                 session.cancelTurn(reason: "cancelled_by_user")

@@ -7,11 +7,14 @@ struct APIError: HTTPResponseError {
     var status: HTTPResponse.Status
     var code: ErrorCode
     var message: String
+    /// Extra header fields of the answer, e.g. `WWW-Authenticate` on a 401.
+    var headers: HTTPFields = [:]
 
-    init(_ status: HTTPResponse.Status, _ code: ErrorCode, _ message: String) {
+    init(_ status: HTTPResponse.Status, _ code: ErrorCode, _ message: String, headers: HTTPFields = [:]) {
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
@@ -20,7 +23,9 @@ struct APIError: HTTPResponseError {
         json.member("error", message)
         json.member("code", code.rawValue)
         json.endObject()
-        return .json(json.text, status: status)
+        var response = Response.json(json.text, status: status)
+        for field in headers { response.headers.append(field) }
+        return response
     }
 }
 

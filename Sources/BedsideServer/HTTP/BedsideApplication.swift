@@ -3,8 +3,10 @@ import BedsideProtocol
 import BedsideWeb
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 import HummingbirdWebSocket
 public import Logging
+public import NIOSSL
 public import ServiceLifecycle
 import UnixSignals
 
@@ -30,6 +32,13 @@ public struct ServerDependencies: Sendable {
     public var mcpEndpoint: (any MCPEndpoint)?
     /// The MCP servers the agent uses, whose state `/ready` reports under `mcp`. Default: nil.
     public var toolSources: (any ToolSourceStatusProvider)?
+    /// Who may use the server (`--auth`). Default: ``Authentication/none``, the local principal.
+    public var authentication: Authentication
+    /// Serves HTTPS and `wss://` when set (`--tls-cert`, `--tls-key`), with HSTS. Default: nil.
+    public var tls: TLSConfiguration?
+    /// A warning `/ready` shows, e.g. that the server runs without authentication on a network
+    /// interface (`--allow-unauthenticated`). Default: nil.
+    public var warning: String?
 
     public init(
         store: any EventStore,
@@ -40,8 +49,14 @@ public struct ServerDependencies: Sendable {
         metrics: BedsideMetrics = BedsideMetrics(),
         tracing: String = "off",
         mcpEndpoint: (any MCPEndpoint)? = nil,
-        toolSources: (any ToolSourceStatusProvider)? = nil
+        toolSources: (any ToolSourceStatusProvider)? = nil,
+        authentication: Authentication = .none,
+        tls: TLSConfiguration? = nil,
+        warning: String? = nil
     ) {
+        self.authentication = authentication
+        self.tls = tls
+        self.warning = warning
         self.metrics = metrics
         self.tracing = tracing
         self.store = store
@@ -65,10 +80,14 @@ public struct BedsideApplication: Sendable {
     public let hub: SessionHub
     /// The HTTP server (Hummingbird), as a service.
     public let application: any Service
+    /// Closes sockets whose credential has ended; runs only when authentication is on.
+    let watch: CredentialWatch?
 
     /// The services in start order. The hub comes last so that graceful shutdown reaches it
     /// first: it ends running turns and closes connections with 1001 before the listener stops.
-    public var services: [any Service] { [application, hub] }
+    public var services: [any Service] {
+        [application] + (watch.map { [CredentialWatchService(watch: $0)] } ?? []) + [hub]
+    }
 
     /// Runs until SIGINT or SIGTERM, then shuts down gracefully.
     ///
@@ -102,65 +121,92 @@ public func buildApplication(
         logger: dependencies.logger
     )
     let origins = OriginPolicy(allowed: configuration.allowedOrigins, listenHost: configuration.host)
-    let upgradeCheck = UpgradeCheck(origins: origins)
-    let patients = PatientRoutes(records: dependencies.patients, origins: origins, maxImportBytes: configuration.maxImportBytes)
-    let connections = ConnectionHandler(hub: hub, limits: configuration.connectionLimits)
+    let authentication = dependencies.authentication
+    let watch = authentication.isEnabled ? CredentialWatch(authentication: authentication, logger: dependencies.logger) : nil
+    let upgradeCheck = UpgradeCheck(origins: origins, authentication: authentication)
+    var patients = PatientRoutes(records: dependencies.patients, origins: origins, maxImportBytes: configuration.maxImportBytes)
+    patients.authentication = authentication
+    var connections = ConnectionHandler(hub: hub, limits: configuration.connectionLimits)
+    connections.watch = watch
+    connections.activity = { credential in authentication.touch(credential) }
 
     let router = Router()
+    if dependencies.tls != nil {
+        router.add(middleware: StrictTransportMiddleware())
+    }
     addRoutes(
         to: router,
         hub: hub,
-        audit: dependencies.audit,
+        authentication: authentication,
         patients: patients,
         upgradeCheck: upgradeCheck,
         tracing: dependencies.tracing,
+        warning: dependencies.warning,
         toolSources: dependencies.toolSources
     )
+    SessionRoutes(
+        hub: hub,
+        directory: dependencies.store as? any SessionDirectory,
+        audit: dependencies.audit,
+        access: SessionAccess(authentication: authentication),
+        watch: watch,
+        origins: origins
+    ).add(to: router)
+    AuthRoutes(authentication: authentication, watch: watch, origins: origins).add(to: router)
     if let endpoint = dependencies.mcpEndpoint {
-        MCPRoutes(endpoint: endpoint, origins: origins).add(to: router)
+        MCPRoutes(endpoint: endpoint, origins: origins, authentication: authentication).add(to: router)
     }
     addStaticRoutes(
         to: router,
         files: StaticFiles(directory: WebAssets.directory),
         configuration: configuration,
+        authentication: authentication,
         version: hub.serverVersion
     )
 
     let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
     webSocketRouter.ws("/ws") { request, _ in
-        guard (try? upgradeCheck.check(request)) != nil, !hub.isShuttingDown else { return .dontUpgrade }
+        guard (try? await upgradeCheck.check(request)) != nil, !hub.isShuttingDown else { return .dontUpgrade }
         return .upgrade([:])
     } onUpgrade: { inbound, outbound, context in
-        let accepted = try upgradeCheck.check(context.request)
+        let accepted = try await upgradeCheck.check(context.request)
         await connections.serve(
             session: accepted.sessionID,
             lastSeq: accepted.lastSeq,
             inbound: inbound,
             outbound: outbound,
+            credential: accepted.credential,
             logger: context.logger
         )
     }
 
     let webSocketResponder = webSocketRouter.buildResponder()
-    var application = Application(
-        router: router,
-        server: HTTPServerBuilder { responder in
-            LeanChildChannel(
-                base: HTTP1WebSocketUpgradeChannel(
-                    responder: responder,
-                    webSocketResponder: webSocketResponder,
-                    configuration: .init(
-                        http1: .init(),
-                        ws: .init(
-                            maxFrameSize: configuration.transportMaxFrameBytes,
-                            autoPing: .enabled(timePeriod: configuration.pingInterval),
-                            closeTimeout: configuration.closeTimeout,
-                            validateUTF8: false
-                        )
+    let channel: @Sendable (@escaping HTTPChannelHandler.Responder) -> LeanChildChannel = { responder in
+        LeanChildChannel(
+            base: HTTP1WebSocketUpgradeChannel(
+                responder: responder,
+                webSocketResponder: webSocketResponder,
+                configuration: .init(
+                    http1: .init(),
+                    ws: .init(
+                        maxFrameSize: configuration.transportMaxFrameBytes,
+                        autoPing: .enabled(timePeriod: configuration.pingInterval),
+                        closeTimeout: configuration.closeTimeout,
+                        validateUTF8: false
                     )
                 )
             )
-        },
+        )
+    }
+    let server: HTTPServerBuilder
+    if let tls = dependencies.tls {
+        server = HTTPServerBuilder { responder in try TLSChannel(channel(responder), tlsConfiguration: tls) }
+    } else {
+        server = HTTPServerBuilder { responder in channel(responder) }
+    }
+    var application = Application(
+        router: router,
+        server: server,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Bedside"),
         onServerRunning: { channel in
             await onServerRunning(channel.localAddress?.port ?? configuration.port)
@@ -169,5 +215,5 @@ public func buildApplication(
     )
     // Turns a previous process left running are closed before the first connection can arrive.
     application.beforeServerStarts { try await hub.closeInterruptedTurns() }
-    return BedsideApplication(hub: hub, application: application)
+    return BedsideApplication(hub: hub, application: application, watch: watch)
 }

@@ -12,6 +12,8 @@ import ServiceLifecycle
 struct MCPRoutes: Sendable {
     var endpoint: any MCPEndpoint
     var origins: OriginPolicy
+    /// When on, `/mcp` is an OAuth protected resource: a bearer token (JWT or API key) is required.
+    var authentication: Authentication = .none
     var maxBodyBytes = 4 << 20
 
     func add(to router: Router<BasicRequestContext>) {
@@ -24,6 +26,16 @@ struct MCPRoutes: Sendable {
 
     private func handle(_ request: Request) async throws -> Response {
         try origins.check(request, to: "use the MCP endpoint")
+        var principal = SessionID.localOwner
+        if authentication.isEnabled {
+            guard let authorization = request.headers[.authorization],
+                let caller = await authentication.bearerCaller(authorization)
+            else { throw authentication.unauthenticated(resourceMetadata: true) }
+            guard caller.principal.has(.clinician) else {
+                throw APIError(.forbidden, .forbidden, "The MCP tools read patient data: they need the clinician role.")
+            }
+            principal = caller.principal.key
+        }
         var headers: [String: String] = [:]
         for field in request.headers {
             headers[field.name.canonicalName] = field.value
@@ -41,7 +53,8 @@ struct MCPRoutes: Sendable {
                 method: request.method.rawValue,
                 path: request.uri.path,
                 headers: headers,
-                body: Array(body.readableBytesView)
+                body: Array(body.readableBytesView),
+                principal: principal
             )
         )
         var fields = HTTPFields()

@@ -14,10 +14,13 @@ struct PatientRoutes: Sendable {
     let records: (any PatientRecords)?
     let origins: OriginPolicy
     let maxImportBytes: Int
+    /// Imports need the importer role; reading a patient the clinician or auditor role (admin: both).
+    var authentication: Authentication = .none
 
     func add(to router: Router<BasicRequestContext>) {
         router.post("/patient") { request, context in
             try origins.check(request, to: "import patients")
+            _ = try await authentication.require(request, anyOf: [.importer])
             let records = try available()
             let started = ContinuousClock.now
             do {
@@ -43,9 +46,10 @@ struct PatientRoutes: Sendable {
             }
         }
 
-        router.get("/patient/:id") { _, context in
+        router.get("/patient/:id") { request, context in
+            _ = try await authentication.require(request, anyOf: [.clinician, .auditor])
             let id = context.parameters.get("id") ?? ""
-            guard Self.isFHIRID(id) else {
+            guard PatientID.isValid(id) else {
                 throw APIError(.badRequest, .invalidPatientID, "A patient id is 1 to 64 characters of A-Z, a-z, 0-9, '-' or '.'.")
             }
             guard let json = try await available().patient(id: id) else {
@@ -112,11 +116,4 @@ struct PatientRoutes: Sendable {
         return Response.json(json.text, status: HTTPResponse.Status(code: error.status))
     }
 
-    /// FHIR's `id` datatype: 1 to 64 letters, digits, `-` and `.`.
-    static func isFHIRID(_ text: String) -> Bool {
-        !text.isEmpty && text.utf8.count <= 64
-            && text.utf8.allSatisfy { byte in
-                (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte) || byte == 45 || byte == 46
-            }
-    }
 }

@@ -84,7 +84,13 @@ struct StaticFiles: Sendable {
 
 /// Serves the UI: `/` is `index.html`, every file at its own path, and `GET /config.json` tells
 /// the page what it cannot know by itself (the trace URL template).
-func addStaticRoutes(to router: Router<BasicRequestContext>, files: StaticFiles, configuration: ServerConfiguration, version: String) {
+func addStaticRoutes(
+    to router: Router<BasicRequestContext>,
+    files: StaticFiles,
+    configuration: ServerConfiguration,
+    authentication: Authentication,
+    version: String
+) {
     for path in files.files.keys.sorted() {
         router.get(RouterPath(path)) { _, _ in
             files.response(for: path) ?? Response(status: .notFound)
@@ -100,6 +106,14 @@ func addStaticRoutes(to router: Router<BasicRequestContext>, files: StaticFiles,
         json.beginObject()
         json.member("trace_url", configuration.traceURL)
         json.member("server_version", version)
+        json.key("auth")
+        json.beginObject()
+        json.key("modes")
+        json.beginArray()
+        for mode in Authentication.Mode.allCases where authentication.modes.contains(mode) { json.string(mode.rawValue) }
+        json.endArray()
+        json.member("login_url", authentication.oidc == nil ? nil : "/auth/login")
+        json.endObject()
         json.endObject()
         return Response(
             status: .ok,

@@ -3,16 +3,28 @@ import BedsideProtocol
 import Hummingbird
 
 /// What `/ws` requires of a request before it may upgrade: a valid `session_id`, an optional
-/// non-negative `last_seq`, and an allowed `Origin`.
+/// non-negative `last_seq`, an allowed `Origin`, and a credential whose principal may chat
+/// (clinician or admin). The session is the caller's own session of that id.
 struct UpgradeCheck: Sendable {
     let origins: OriginPolicy
+    let authentication: Authentication
 
     struct Accepted: Sendable {
         var sessionID: SessionID
         var lastSeq: Int64?
+        var credential: Credential
     }
 
-    func check(_ request: Request) throws(APIError) -> Accepted {
+    func check(_ request: Request) async throws(APIError) -> Accepted {
+        let (raw, lastSeq) = try checkQueryAndOrigin(request)
+        let caller = try await authentication.require(request, anyOf: [.clinician])
+        guard let session = raw.owned(by: caller.principal.key) else {
+            throw APIError(.badRequest, .invalidSessionID, "session_id is not valid.")
+        }
+        return Accepted(sessionID: session, lastSeq: lastSeq, credential: caller.credential)
+    }
+
+    private func checkQueryAndOrigin(_ request: Request) throws(APIError) -> (SessionID, Int64?) {
         let query = request.uri.queryParameters
         guard let raw = query["session_id"] else {
             throw APIError(.badRequest, .invalidSessionID, "The query parameter session_id is missing.")
@@ -32,6 +44,6 @@ struct UpgradeCheck: Sendable {
             lastSeq = value
         }
         try origins.check(request, to: "open a session")
-        return Accepted(sessionID: sessionID, lastSeq: lastSeq)
+        return (sessionID, lastSeq)
     }
 }

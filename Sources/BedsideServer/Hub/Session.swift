@@ -98,7 +98,9 @@ final class Session: Sendable {
     func deliver(_ events: ArraySlice<PendingEvent>) {
         let (overflowed, unwatched) = state.withLock { state in
             var overflowed = 0
+            var listChanged = false
             for pending in events {
+                if pending.stored.type == "user" || pending.stored.turnStatus != nil { listChanged = true }
                 state.deliveredSeq = pending.stored.seq
                 let outbound = OutboundFrame.live(
                     seq: pending.stored.seq,
@@ -112,6 +114,7 @@ final class Session: Sendable {
             if overflowed > 0 {
                 state.connections.removeAll { $0.overflowed }
             }
+            if listChanged, hub.userChannel.hasSubscribers(id.owner) { hub.userChannel.publish(.changed(id)) }
             return (overflowed, state.connections.isEmpty)
         }
         if overflowed > 0 {
@@ -172,6 +175,15 @@ final class Session: Sendable {
         }
     }
 
+    /// Marks the session gone (deleted): it takes no new connection or turn; a new session of
+    /// the same id starts afresh.
+    func markDeleted() {
+        state.withLock { state in
+            state.evicted = true
+            state.connections.removeAll()
+        }
+    }
+
     func closeConnections(_ request: CloseRequest) {
         let outboxes = state.withLock { $0.connections }
         for outbox in outboxes { outbox.requestClose(request) }
@@ -184,9 +196,10 @@ final class Session: Sendable {
         enum Decision {
             case started
             case duplicate(String)
-            case busy, shuttingDown
+            case busy, shuttingDown, deleted
         }
         let decision: Decision = state.withLock { state in
+            if state.evicted { return .deleted }
             if let clientMessageID, state.clientMessageIDs.contains(clientMessageID) {
                 return .duplicate(clientMessageID)
             }
@@ -202,7 +215,7 @@ final class Session: Sendable {
             return .started
         }
         switch decision {
-        case .started:
+        case .started, .deleted:
             break
         case .duplicate(let clientMessageID):
             // Already accepted: answer this connection with the event it was given (same seq), as

@@ -22,6 +22,8 @@ public final class SessionHub: Service, Sendable {
     let outboxCapacity: Int
     let serverVersion: String
     let metrics: BedsideMetrics
+    /// The per-user channel of `GET /sessions/updates`.
+    let userChannel = UserChannel()
 
     private struct State {
         var sessions: [SessionID: Session] = [:]
@@ -63,6 +65,7 @@ public final class SessionHub: Service, Sendable {
             persister.finish()
             await group.waitForAll()
         }
+        userChannel.finishAll()
         await closeConnections()
     }
 
@@ -119,6 +122,28 @@ public final class SessionHub: Service, Sendable {
             guard state.sessions[session.id] === session, session.evictIfIdle() else { return }
             state.sessions[session.id] = nil
         }
+    }
+
+    /// Deletes `id`'s conversation: cancels its running turn and waits for its end, closes its
+    /// connections with 4404 `session_deleted`, then removes its events from the store (never its
+    /// access audit). False when the store has no such session.
+    func delete(_ id: SessionID, directory: any SessionDirectory) async throws -> Bool {
+        guard try await directory.summary(of: id) != nil else { return false }
+        let session = try await activate(id)
+        session.cancelTurn(reason: "deleted")
+        await session.runningTurnTask?.value
+        // Wait for what the turn emitted to be written, so nothing lands after the delete.
+        while session.sequence.delivered < session.sequence.latest {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        session.closeConnections(CloseRequest(code: 4404, reason: "session_deleted", drainFirst: true))
+        session.markDeleted()
+        state.withLock { state in
+            if state.sessions[id] === session { state.sessions[id] = nil }
+        }
+        let existed = try await directory.delete(id)
+        userChannel.publish(.deleted(id))
+        return existed
     }
 
     /// Active sessions, for metrics and tests.

@@ -27,8 +27,12 @@ struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
 
 extension BedsideMetrics {
     /// Adds `GET /metrics` (Prometheus text format) to `router`.
-    func addRoute(to router: Router<BasicRequestContext>, hub: SessionHub) {
-        router.get("/metrics") { _, _ in
+    /// It needs the admin role, or `Authorization: Bearer` with `--metrics-token`.
+    func addRoute(to router: Router<BasicRequestContext>, hub: SessionHub, authentication: Authentication) {
+        router.get("/metrics") { request, _ in
+            if !authentication.allowsMetrics(request) {
+                _ = try await authentication.require(request, anyOf: [.admin])
+            }
             let counts = hub.connectionCounts
             self.updateGauges(openConnections: counts.connections, sessions: counts.sessions)
             return Response(

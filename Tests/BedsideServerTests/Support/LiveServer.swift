@@ -3,6 +3,7 @@ import BedsideServer
 import BedsideStore
 import Foundation
 import Logging
+import NIOSSL
 import ServiceLifecycle
 import Synchronization
 
@@ -28,6 +29,8 @@ final class LiveServer: Sendable {
         metrics: BedsideMetrics = BedsideMetrics(),
         mcpEndpoint: (any MCPEndpoint)? = nil,
         toolSources: (any ToolSourceStatusProvider)? = nil,
+        authentication: Authentication = .none,
+        tls: TLSConfiguration? = nil,
         configure: (inout ServerConfiguration) -> Void = { _ in }
     ) async throws -> LiveServer {
         var configuration = ServerConfiguration(host: "127.0.0.1", port: 0)
@@ -44,7 +47,9 @@ final class LiveServer: Sendable {
                 patients: patients,
                 metrics: metrics,
                 mcpEndpoint: mcpEndpoint,
-                toolSources: toolSources
+                toolSources: toolSources,
+                authentication: authentication,
+                tls: tls
             )
         ) { port in
             portContinuation.yield(port)
@@ -80,8 +85,8 @@ final class LiveServer: Sendable {
     }
 
     /// Connects to `session` and consumes its `connection` event.
-    func open(_ session: String, lastSeq: Int64? = nil) async throws -> TestSocket {
-        let socket = try await TestSocket.connect(socketURL(session, lastSeq: lastSeq))
+    func open(_ session: String, lastSeq: Int64? = nil, headers: [String: String] = [:]) async throws -> TestSocket {
+        let socket = try await TestSocket.connect(socketURL(session, lastSeq: lastSeq), headers: headers)
         guard try await socket.receive().type == "connection" else { throw TestFailure("no connection event first") }
         return socket
     }

@@ -31,13 +31,21 @@ final class TestSocket: Sendable {
         self.readGate = readGate
     }
 
-    static func connect(_ url: String, origin: String? = nil, reading: Bool = true) async throws -> TestSocket {
+    static func connect(
+        _ url: String,
+        origin: String? = nil,
+        headers extra: [String: String] = [:],
+        reading: Bool = true
+    ) async throws -> TestSocket {
         let inbox = Inbox()
         let (writers, writerSink) = AsyncStream.makeStream(of: WebSocketOutboundWriter.self)
         let (gate, gateSink) = AsyncStream.makeStream(of: Void.self)
         if reading { gateSink.yield() }
         var headers = HTTPFields()
         if let origin { headers[.origin] = origin }
+        for (name, value) in extra {
+            if let field = HTTPField.Name(name) { headers[field] = value }
+        }
         let task = Task {
             defer {
                 inbox.finish()
