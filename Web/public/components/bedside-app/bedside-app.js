@@ -1,12 +1,24 @@
 // <bedside-app>: the page. Owns the session (its id is in the URL, so a link opens the same
 // conversation in another tab), the connection and the state; hands the parts of the state
 // down to the other elements and takes their events up.
+//
+// With auth on (config.json's `auth.modes` other than "none") it first asks /auth/me: signed
+// out, it shows the signed-out view with a Sign-in link back to the same URL instead of
+// opening the socket; signed in, the header shows the user and a Sign-out button. When the
+// server ends the socket with 4401 it asks /auth/me again before anything else; with 4404 it
+// says the conversation was deleted and offers a new one.
+import { Api } from "../../lib/api.js";
+import { authFromConfig, principalFromMe, safeLogoutURL, signInHref } from "../../lib/auth.js";
+import { closeNotice } from "../../lib/close-codes.js";
 import { Connection, newId } from "../../lib/connection.js";
 import { html, render } from "../../lib/html.js";
 import { initialState, reduce } from "../../lib/reducer.js";
 
 const SESSION_PARAM = "session";
 const VALID_SESSION = /^[A-Za-z0-9_-]{8,128}$/;
+const NARROW = "(max-width: 800px)";
+const AUTH_RESUME_GAP_MS = 30_000; // a second 4401 sooner than this after resuming on /auth/me's word means signed out
+const UNSENT_PREFIX = "bedside.unsent.";
 
 function sessionFromURL() {
   const id = new URL(location.href).searchParams.get(SESSION_PARAM);
@@ -17,51 +29,148 @@ function socketBase() {
   return `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}`;
 }
 
+/** sessionStorage, where a browser allows it: the message kept over a sign-in. */
+const unsentStore = {
+  take(sessionId, principalKey) {
+    try {
+      const text = sessionStorage.getItem(UNSENT_PREFIX + sessionId);
+      sessionStorage.removeItem(UNSENT_PREFIX + sessionId);
+      const kept = text ? JSON.parse(text) : null;
+      // Only for the same person: another one signing in here does not send it.
+      return kept && kept.principal === principalKey ? kept : null;
+    } catch {
+      return null;
+    }
+  },
+  put(sessionId, principalKey, frame) {
+    try {
+      const kept = { content: frame.content, client_message_id: frame.client_message_id, principal: principalKey };
+      sessionStorage.setItem(UNSENT_PREFIX + sessionId, JSON.stringify(kept));
+    } catch {
+      // not kept then
+    }
+  },
+  drop(sessionId) {
+    try {
+      sessionStorage.removeItem(UNSENT_PREFIX + sessionId);
+    } catch {
+      // nothing kept
+    }
+  },
+};
+
 export class BedsideApp extends HTMLElement {
   #state = initialState();
   #connection = null;
   #frame = 0;
   #liveFrom = Infinity; // seqs above this arrived live (not replayed): their turn boundaries are announced
+  #api = new Api();
+  #auth = authFromConfig(null);
+  #principal = null; // {key, name, …} when auth is on and the user is signed in
+  #signedOut = false; // the signed-out view is shown
+  #signingOut = false;
+  #checkingAuth = null; // the /auth/me request in flight
+  #lastAuthResume = -Infinity;
+  #deleting = new Set(); // ids this page is deleting (their 4404 is expected)
+  #deleted = false; // the shown conversation was deleted elsewhere
+  #narrow = matchMedia(NARROW);
 
   connectedCallback() {
     render(this, html`<header class="app-header">
+  <button type="button" class="sidebar-toggle secondary" id="sidebar-toggle" aria-controls="session-sidebar" aria-expanded="false">Conversations</button>
   <h1>Bedside</h1>
   <connection-status></connection-status>
   <div class="session">
     <span class="session-label">Session <code class="session-id"></code></span>
     <button type="button" class="new-chat">New chat</button>
   </div>
+  <div class="account" id="account" hidden>
+    <span class="account-label">Signed in as <strong class="account-name" id="account-name"></strong></span>
+    <button type="button" class="sign-out secondary" id="sign-out">Sign out</button>
+    <span class="account-error" id="sign-out-error" role="alert"></span>
+  </div>
 </header>
-<main class="layout">
-  <section class="chat" aria-labelledby="chat-heading">
-    <h2 id="chat-heading" class="visually-hidden">Conversation</h2>
-    <p class="notice" hidden></p>
-    <chat-view></chat-view>
-    <chat-composer></chat-composer>
-  </section>
-  <aside class="telemetry" aria-labelledby="telemetry-heading">
-    <telemetry-panel></telemetry-panel>
-  </aside>
-  <div class="visually-hidden" role="status" aria-live="polite" id="turn-announcer"></div>
-</main>`);
+<main class="signed-out" id="signed-out-view" aria-labelledby="signed-out-heading" hidden>
+  <h2 id="signed-out-heading" tabindex="-1">Signed out</h2>
+  <p id="signed-out-message"></p>
+  <p class="sign-in-line"><a id="sign-in-link" class="button-link" href="/">Sign in</a></p>
+  <p class="meta" id="signed-out-help"></p>
+</main>
+<div class="workspace">
+  <session-sidebar id="session-sidebar" data-expanded="false"></session-sidebar>
+  <main class="layout">
+    <section class="chat" aria-labelledby="chat-heading">
+      <h2 id="chat-heading" class="visually-hidden">Conversation</h2>
+      <p class="notice" hidden></p>
+      <div class="deleted-notice" id="session-deleted-notice" role="alert" hidden>
+        <p id="session-deleted-text"></p>
+        <button type="button" id="deleted-new-chat">New chat</button>
+      </div>
+      <chat-view></chat-view>
+      <chat-composer></chat-composer>
+    </section>
+    <aside class="telemetry" aria-labelledby="telemetry-heading">
+      <session-tools></session-tools>
+      <telemetry-panel></telemetry-panel>
+    </aside>
+    <div class="visually-hidden" role="status" aria-live="polite" id="turn-announcer"></div>
+  </main>
+</div>`);
     this.querySelector(".new-chat").addEventListener("click", () => this.#newChat());
+    this.querySelector("#deleted-new-chat").addEventListener("click", () => this.#newChat());
+    this.querySelector("#sign-out").addEventListener("click", () => this.#signOut());
+    this.querySelector("#sidebar-toggle").addEventListener("click", () => this.#toggleSidebar());
     this.addEventListener("compose-send", (event) => this.#send(event.detail.content));
     this.addEventListener("compose-stop", () => this.#connection?.cancel());
     this.addEventListener("retry-now", () => this.#connection?.retryNow());
+    this.addEventListener("session-open", (event) => this.#switchTo(event.detail.id));
+    this.addEventListener("session-deleting", (event) => this.#deleting.add(event.detail.id));
+    this.addEventListener("session-deleted", (event) => this.#afterDelete(event.detail.id, true));
+    this.addEventListener("session-delete-failed", (event) => this.#afterDelete(event.detail.id, false));
+    this.addEventListener("auth-lost", () => this.#checkSignedIn());
+    this.addEventListener("updates-lost", () => this.#checkSignedIn());
+    this.querySelector("session-sidebar").addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && this.#narrow.matches && this.#sidebarExpanded && !event.defaultPrevented) {
+        this.#setSidebar(false);
+        this.querySelector("#sidebar-toggle").focus();
+      }
+    });
     window.addEventListener("online", () => this.#connection?.retryNow());
-    window.addEventListener("popstate", () => this.#open(sessionFromURL() ?? newId()));
-    this.#loadConfig();
+    window.addEventListener("popstate", () => {
+      if (!this.#signedOut) this.#open(sessionFromURL() ?? newId());
+    });
+    // Back in this tab after signing in elsewhere: pick up where it stopped.
+    window.addEventListener("focus", () => this.#recheckWhenBack());
+    document.addEventListener("visibilitychange", () => {
+      if (!document.hidden) this.#recheckWhenBack();
+    });
+    this.querySelector("session-tools").api = this.#api;
+    this.#boot();
+  }
+
+  async #boot() {
+    const config = await this.#loadConfig();
+    this.#auth = authFromConfig(config);
+    if (this.#auth.enabled) {
+      const me = await this.#api.me();
+      if (me.state === "signed_out") {
+        this.#showSignedOut(null, false);
+        return;
+      }
+      // "unknown" (the server is down): open anyway; the reconnect loop asks again.
+      if (me.state === "signed_in") this.#showAccount(principalFromMe(me.body));
+    }
+    this.querySelector("session-sidebar").start(this.#api);
     this.#open(sessionFromURL() ?? newId(), true);
   }
 
   async #loadConfig() {
     try {
-      const response = await fetch("/config.json", { headers: { Accept: "application/json" } });
-      if (!response.ok) return;
-      const config = await response.json();
-      if (typeof config.trace_url === "string") this.querySelector("telemetry-panel").traceURL = config.trace_url;
+      const config = await this.#api.config();
+      if (typeof config?.trace_url === "string") this.querySelector("telemetry-panel").traceURL = config.trace_url;
+      return config;
     } catch {
-      // no trace links then
+      return null; // no trace links, no auth: as an older server
     }
   }
 
@@ -75,17 +184,25 @@ export class BedsideApp extends HTMLElement {
     }
     this.#state = initialState(sessionId);
     this.#liveFrom = Infinity;
+    this.#showDeleted(false);
     this.querySelector(".session-id").textContent = sessionId;
     this.dataset.sessionId = sessionId;
-    this.#connection = new Connection({
+    this.querySelector("session-sidebar").current = sessionId;
+    const kept = unsentStore.take(sessionId, this.#principal?.key ?? null);
+    const connection = new Connection({
       url: socketBase(),
       sessionId,
+      unacknowledged: kept,
       onEvent: (event) => this.#receive(event),
       onStatus: (status) => {
         this.querySelector("connection-status").status = status;
+        if (status.state === "reconnecting" && connection === this.#connection) this.#checkSignedIn();
       },
+      onEnd: (end) => this.#ended(connection, end),
     });
-    this.#connection.start();
+    this.#connection = connection;
+    if (kept) this.#apply({ type: "client/pending", client_message_id: kept.client_message_id, content: kept.content });
+    connection.start();
     this.#schedule();
   }
 
@@ -94,8 +211,175 @@ export class BedsideApp extends HTMLElement {
     this.querySelector("chat-composer").focus();
   }
 
+  #switchTo(id) {
+    if (id !== this.#state.sessionId || this.#deleted) this.#open(id);
+    if (this.#narrow.matches && this.#sidebarExpanded) {
+      // On a phone the list covers the chat: close it and go to the message box.
+      this.#setSidebar(false);
+      this.querySelector("chat-composer").focus();
+    }
+  }
+
+  #afterDelete(id, deleted) {
+    this.#deleting.delete(id);
+    if (id !== this.#state.sessionId) return;
+    if (deleted) this.#open(newId()); // the sidebar keeps the focus where it was
+    else if (this.#connection?.ended?.kind === "deleted") this.#showDeleted(true);
+  }
+
+  /** The server ended the connection: 4404 deleted, or 4401 the credential ended. */
+  #ended(connection, end) {
+    if (connection !== this.#connection) return;
+    if (end.kind === "deleted") {
+      if (!this.#deleting.has(this.#state.sessionId)) this.#showDeleted(true);
+      return;
+    }
+    if (this.#signingOut) return;
+    this.#credentialEnded(end);
+  }
+
+  async #credentialEnded(end) {
+    const me = await this.#api.me();
+    if (this.#signedOut) return;
+    const now = Date.now();
+    if (me.state !== "signed_out" && now - this.#lastAuthResume > AUTH_RESUME_GAP_MS) {
+      // Signed in after all (e.g. signed in again in another tab), or the server cannot say:
+      // resume once, from the last seq.
+      this.#lastAuthResume = now;
+      if (me.state === "signed_in") this.#showAccount(principalFromMe(me.body));
+      this.#connection?.start();
+      return;
+    }
+    this.#showSignedOut(end, true);
+  }
+
+  /** While reconnecting, or after a 401 elsewhere: is the user still signed in? */
+  #checkSignedIn() {
+    if (!this.#auth.enabled || this.#signedOut || this.#checkingAuth) return;
+    this.#checkingAuth = this.#api.me().then((me) => {
+      this.#checkingAuth = null;
+      if (me.state === "signed_out" && !this.#signedOut && !this.#signingOut) this.#showSignedOut(null, true);
+    });
+  }
+
+  async #recheckWhenBack() {
+    if (!this.#signedOut || !this.#auth.enabled || this.#checkingAuth) return;
+    this.#checkingAuth = this.#api.me();
+    const me = await this.#checkingAuth;
+    this.#checkingAuth = null;
+    if (me.state !== "signed_in" || !this.#signedOut) return;
+    const principal = principalFromMe(me.body);
+    if (this.#principal && principal && principal.key !== this.#principal.key) {
+      location.reload(); // someone else signed in: nothing of the previous user's page stays
+      return;
+    }
+    this.#resumeSignedIn(principal);
+  }
+
+  #resumeSignedIn(principal) {
+    this.#signedOut = false;
+    this.#showAccount(principal);
+    this.querySelector("#signed-out-view").hidden = true;
+    this.querySelector(".workspace").hidden = false;
+    this.querySelector(".session").hidden = false;
+    this.querySelector("#sidebar-toggle").hidden = false;
+    this.querySelector("connection-status").hidden = false;
+    this.querySelector("session-sidebar").start(this.#api);
+    if (this.#connection) {
+      unsentStore.drop(this.#state.sessionId); // still held by the connection
+      this.#connection.start(); // from its last seq, resending what was not acknowledged
+    } else {
+      this.#open(sessionFromURL() ?? newId(), true);
+    }
+  }
+
+  #showAccount(principal) {
+    if (!principal) return;
+    this.#principal = principal;
+    this.querySelector("#account-name").textContent = principal.name;
+    this.querySelector("#account").hidden = false;
+    this.querySelector("#sign-out").disabled = false;
+  }
+
+  /** The signed-out view instead of the chat; `end` is the 4401 close, if that was the cause. */
+  #showSignedOut(end, wasInUse) {
+    const message = end ? closeNotice(end).message : wasInUse ? closeNotice(null).message : "Sign in to use Bedside.";
+    this.querySelector("#signed-out-heading").textContent = wasInUse ? "Signed out" : "Not signed in";
+    this.querySelector("#signed-out-message").textContent = message;
+    const link = this.querySelector("#sign-in-link");
+    const help = this.querySelector("#signed-out-help");
+    if (this.#auth.loginURL) {
+      link.href = signInHref(this.#auth.loginURL, location.href);
+      link.parentElement.hidden = false;
+      help.textContent = wasInUse ? "After signing in you come back to this conversation, where it stopped." : "";
+    } else {
+      link.parentElement.hidden = true;
+      help.textContent = "This server offers no sign-in in the browser: use an API key or a token with a program.";
+    }
+    if (this.#signedOut) return;
+    this.#signedOut = true;
+    const connection = this.#connection;
+    const unacked = connection?.unacknowledged;
+    if (connection && unacked && end?.reason !== "signed_out") unsentStore.put(this.#state.sessionId, this.#principal?.key ?? null, unacked);
+    connection?.close();
+    this.querySelector("session-sidebar").stop();
+    this.querySelector("#account").hidden = true;
+    this.querySelector(".workspace").hidden = true;
+    this.querySelector(".session").hidden = true;
+    this.querySelector("#sidebar-toggle").hidden = true;
+    this.querySelector("connection-status").hidden = true; // no socket is meant to be open
+    const view = this.querySelector("#signed-out-view");
+    view.hidden = false;
+    if (wasInUse) this.querySelector("#signed-out-heading").focus();
+  }
+
+  async #signOut() {
+    if (this.#signingOut) return;
+    this.#signingOut = true;
+    const button = this.querySelector("#sign-out");
+    button.disabled = true;
+    this.querySelector("#sign-out-error").textContent = "";
+    let result;
+    try {
+      result = await this.#api.logout();
+    } catch (error) {
+      this.#signingOut = false;
+      button.disabled = false;
+      this.querySelector("#sign-out-error").textContent = `Could not sign out: ${error?.message ?? error}`;
+      return;
+    }
+    const target = safeLogoutURL(result.logoutURL, location.href);
+    this.#showSignedOut({ code: 4401, reason: "signed_out", kind: "credential" }, true);
+    this.#signingOut = false;
+    if (target) location.assign(target); // the provider ends its own sign-in too
+  }
+
+  /** 4404: the conversation is gone; the page offers a new one instead of reconnecting. */
+  #showDeleted(deleted) {
+    this.#deleted = deleted;
+    const notice = this.querySelector("#session-deleted-notice");
+    if (deleted) this.querySelector("#session-deleted-text").textContent = closeNotice({ kind: "deleted" }).message;
+    notice.hidden = !deleted;
+    this.querySelector("chat-view").hidden = deleted;
+    this.querySelector("chat-composer").hidden = deleted;
+    this.#schedule();
+  }
+
+  get #sidebarExpanded() {
+    return this.querySelector("session-sidebar").dataset.expanded === "true";
+  }
+
+  #setSidebar(expanded) {
+    this.querySelector("session-sidebar").dataset.expanded = String(expanded);
+    this.querySelector("#sidebar-toggle").setAttribute("aria-expanded", String(expanded));
+  }
+
+  #toggleSidebar() {
+    this.#setSidebar(!this.#sidebarExpanded);
+  }
+
   #send(content) {
-    const id = this.#connection.send(content);
+    const id = this.#connection?.send(content);
     if (!id) return;
     this.#apply({ type: "client/pending", client_message_id: id, content });
   }
@@ -154,6 +438,7 @@ export class BedsideApp extends HTMLElement {
     const notice = this.querySelector(".notice");
     notice.hidden = !state.notice || state.notice.code === "resume_gap";
     notice.textContent = state.notice ? state.notice.message : "";
+    if (state.sessionId) this.querySelector("session-tools").session = { id: state.sessionId, hasEvents: state.lastSeq > 0 && !this.#deleted };
   }
 }
 
