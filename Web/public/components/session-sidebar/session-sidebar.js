@@ -406,8 +406,10 @@ export class SessionSidebar extends HTMLElement {
       row.current = current;
       row.editing = editing;
       rows.set(summary.id, row);
+      // The row holding the focus (a link, the rename field) stays put and the others move
+      // around it: moving it would take its focus away (and end a rename).
       const expected = previous ? previous.nextSibling : list.firstChild;
-      if (expected !== row.element) list.insertBefore(row.element, expected);
+      if (expected !== row.element && !row.element.contains(document.activeElement)) list.insertBefore(row.element, expected);
       previous = row.element;
     }
     this.#rows = rows;
