@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# A real OpenID provider on 127.0.0.1 for the sign-in tests: Debian's glewlwyd with its own
+# SQLite database, configured through its admin API by scripts/oidc_provider.py.
+#
+#   scripts/oidc-provider.sh start DIR [PORT]   start (or find running) and configure; prints the issuer
+#   scripts/oidc-provider.sh stop DIR           stop the provider started in DIR
+#   scripts/oidc-provider.sh add-client DIR CLIENT_ID SECRET REDIRECT_URI...
+#                                               register (or update) a confidential client
+#
+# start writes DIR/issuer (the issuer URL, also printed on stdout), DIR/glewlwyd.pid and
+# DIR/glewlwyd.log. PORT defaults to a free port. The client `bedside` (secret from
+# BEDSIDE_OIDC_CLIENT_SECRET, default `bedside-secret`) is registered with the redirect URIs in
+# BEDSIDE_REDIRECT_URI (space separated; default http://127.0.0.1:8080/auth/callback). The test
+# users, each with the password `<username>-password`, are alice and bob (clinician), audrey
+# (auditor) and ada (admin); their ID tokens carry the claim `roles`. Needs glewlwyd, sqlite3,
+# openssl and python3.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+usage() {
+    sed -n '4,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+}
+
+running() {
+    local pid
+    [ -f "$1/glewlwyd.pid" ] || return 1
+    pid="$(cat "$1/glewlwyd.pid")"
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+# The package's web pages (login, consent) with a config.json that reaches the API on the same
+# origin. Debian's webapp/config.json is a link to /etc/glewlwyd/config-2.7.json, which some
+# installations hold as a directory containing config.json, so the file is looked for in both.
+make_webapp() {
+    local source=/usr/share/glewlwyd/webapp target="$1/webapp" config entry
+    rm -rf "$target"
+    mkdir -p "$target"
+    for entry in "$source"/*; do
+        [ "$(basename "$entry")" = config.json ] && continue
+        ln -s "$entry" "$target/"
+    done
+    for config in "$source/config.json" "$source/config.json/config.json" /etc/glewlwyd/config-2.7.json/config.json; do
+        if [ -f "$config" ]; then
+            python3 - "$config" "$target/config.json" <<'EOF'
+import json, sys
+with open(sys.argv[1], encoding="utf-8") as f:
+    config = json.load(f)
+config["GlewlwydUrl"] = "./"
+with open(sys.argv[2], "w", encoding="utf-8") as f:
+    json.dump(config, f, indent=2)
+EOF
+            return 0
+        fi
+    done
+    echo "error: no config.json for glewlwyd's web pages under $source" >&2
+    return 1
+}
+
+write_config() {
+    local dir="$1" port="$2" url="http://127.0.0.1:$2"
+    cat >"$dir/glewlwyd.conf" <<EOF
+# Written by scripts/oidc-provider.sh for a test provider on loopback.
+port=$port
+bind_address="127.0.0.1"
+external_url="$url"
+login_url="login.html"
+static_files_path="$dir/webapp/"
+api_prefix="api"
+allow_origin="*"
+allow_methods="GET, POST, PUT, DELETE, OPTIONS"
+allow_headers="Origin, X-Requested-With, Content-Type, Accept, Bearer, Authorization, DPoP"
+expose_headers="Content-Encoding, Authorization"
+log_mode="console"
+log_level="INFO"
+cookie_secure=0
+cookie_same_site="empty"
+session_expiration=3600
+session_key="GLEWLWYD2_SESSION_ID"
+admin_session_authentication="cookie"
+profile_session_authentication="cookie"
+allow_multiple_user_per_session=true
+login_api_enabled=true
+add_x_frame_option_header_deny=true
+max_post_size=16778240
+admin_scope="g_admin"
+profile_scope="g_profile"
+user_module_path="/usr/lib/glewlwyd/user"
+client_module_path="/usr/lib/glewlwyd/client"
+user_auth_scheme_module_path="/usr/lib/glewlwyd/scheme"
+plugin_module_path="/usr/lib/glewlwyd/plugin"
+hash_algorithm="SHA512"
+database =
+{
+  type = "sqlite3"
+  path = "$dir/glewlwyd.db"
+};
+static_files_mime_types =
+(
+  { extension = ".html"  mime_type = "text/html" },
+  { extension = ".css"   mime_type = "text/css" },
+  { extension = ".js"    mime_type = "application/javascript" },
+  { extension = ".json"  mime_type = "application/json" },
+  { extension = ".png"   mime_type = "image/png" },
+  { extension = ".jpg"   mime_type = "image/jpeg" },
+  { extension = ".svg"   mime_type = "image/svg+xml" },
+  { extension = ".ttf"   mime_type = "font/ttf" },
+  { extension = ".woff"  mime_type = "font/woff" },
+  { extension = ".woff2" mime_type = "font/woff2" },
+  { extension = ".map"   mime_type = "application/octet-stream" },
+  { extension = ".ico"   mime_type = "image/x-icon" }
+)
+EOF
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+start() {
+    local dir port
+    [ $# -ge 1 ] && [ $# -le 2 ] || usage
+    mkdir -p "$1"
+    dir="$(cd "$1" && pwd)"
+    if running "$dir" && [ -f "$dir/issuer" ]; then
+        cat "$dir/issuer"
+        return 0
+    fi
+    for tool in glewlwyd sqlite3 openssl python3; do
+        command -v "$tool" >/dev/null || { echo "error: $tool is not installed" >&2; exit 1; }
+    done
+    stop "$dir" >/dev/null
+    port="${2:-$(free_port)}"
+    rm -f "$dir/glewlwyd.db" "$dir/issuer" "$dir/glewlwyd.log"
+    zcat /usr/share/doc/glewlwyd/database/init.sqlite3.sql.gz | sqlite3 "$dir/glewlwyd.db"
+    make_webapp "$dir"
+    write_config "$dir" "$port"
+    # Its own session and process group, so stop ends it and nothing else.
+    setsid glewlwyd --config-file="$dir/glewlwyd.conf" >"$dir/glewlwyd.log" 2>&1 </dev/null &
+    echo $! >"$dir/glewlwyd.pid"
+    if ! python3 "$here/oidc_provider.py" configure "$dir" "http://127.0.0.1:$port" >&2; then
+        echo "error: the provider did not come up configured; its log follows" >&2
+        tail -n 40 "$dir/glewlwyd.log" >&2 || true
+        stop "$dir" >/dev/null
+        exit 1
+    fi
+    cat "$dir/issuer"
+}
+
+stop() {
+    local dir="$1" pid waited=0
+    [ -f "$dir/glewlwyd.pid" ] || return 0
+    pid="$(cat "$dir/glewlwyd.pid")"
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        while kill -0 "$pid" 2>/dev/null && [ $waited -lt 50 ]; do
+            sleep 0.1
+            waited=$((waited + 1))
+        done
+        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$dir/glewlwyd.pid"
+    echo "stopped"
+}
+
+case "${1:-}" in
+    start) shift; start "$@" ;;
+    stop) [ $# -eq 2 ] || usage; stop "$2" ;;
+    add-client)
+        [ $# -ge 5 ] || usage
+        running "$2" || { echo "error: no provider is running in $2" >&2; exit 1; }
+        shift
+        python3 "$here/oidc_provider.py" add-client "$@"
+        ;;
+    *) usage ;;
+esac
