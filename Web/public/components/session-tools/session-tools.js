@@ -119,6 +119,12 @@ export class SessionTools extends HTMLElement {
       render(records, rows.length ? auditTable(rows) : html``);
     } catch (error) {
       if (request !== this.#request) return;
+      if (error?.status === 404) {
+        // No such conversation (yet): nothing was read in it.
+        state.textContent = auditSummary([]);
+        render(records, html``);
+        return;
+      }
       if (error?.unauthenticated) this.dispatchEvent(new CustomEvent("auth-lost", { bubbles: true }));
       state.textContent = `The access audit could not be loaded: ${error?.message ?? error}`;
       render(records, html``);
