@@ -29,16 +29,18 @@ running() {
     [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
 }
 
-# The package's web pages (login, consent) with a config.json that reaches the API on the same
-# origin. Debian's webapp/config.json is a link to /etc/glewlwyd/config-2.7.json, which some
-# installations hold as a directory containing config.json, so the file is looked for in both.
+# A copy of the package's web pages (login, consent) with a config.json that reaches the API on
+# the same origin. A copy, because glewlwyd serves no file whose real path is outside
+# static_files_path, and the package's pages link to scripts elsewhere. Debian's
+# webapp/config.json is a link to /etc/glewlwyd/config-2.7.json, which some installations hold
+# as a directory containing config.json, so the file is looked for in both.
 make_webapp() {
     local source=/usr/share/glewlwyd/webapp target="$1/webapp" config entry
     rm -rf "$target"
     mkdir -p "$target"
     for entry in "$source"/*; do
         [ "$(basename "$entry")" = config.json ] && continue
-        ln -s "$entry" "$target/"
+        cp -RL "$entry" "$target/"
     done
     for config in "$source/config.json" "$source/config.json/config.json" /etc/glewlwyd/config-2.7.json/config.json; do
         if [ -f "$config" ]; then

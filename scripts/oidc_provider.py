@@ -32,8 +32,28 @@ USERS = {
     "audrey": ("Audrey Auditor", ["auditor"]),
     "ada": ("Ada Admin", ["admin"]),
 }
-# The resources an access token may name as its audience (RFC 8707 `resource`), per scope.
-RESOURCES = [r for r in os.environ.get("OIDC_PROVIDER_RESOURCES", "").split() if r]
+
+
+CALLBACK = "/auth/callback"
+
+
+def resources(redirect_uris=()):
+    """The resources (RFC 8707) a client may ask an access token for, which become its `aud`:
+    OIDC_PROVIDER_RESOURCES (space separated) or else, for each redirect URI ending in
+    /auth/callback, the same origin's /mcp. glewlwyd takes only https:// or loopback http:// URLs."""
+    explicit = os.environ.get("OIDC_PROVIDER_RESOURCES", "").split()
+    if explicit:
+        return explicit
+    return [uri[:-len(CALLBACK)] + "/mcp" for uri in redirect_uris if uri.endswith(CALLBACK)]
+
+
+def post_logout_uris(redirect_uris=()):
+    """Where end_session may send the browser back to: OIDC_PROVIDER_POST_LOGOUT_REDIRECT_URI
+    (space separated) or else, for each redirect URI ending in /auth/callback, its origin's /."""
+    explicit = os.environ.get("OIDC_PROVIDER_POST_LOGOUT_REDIRECT_URI", "").split()
+    if explicit:
+        return explicit
+    return [uri[:-len(CALLBACK)] + "/" for uri in redirect_uris if uri.endswith(CALLBACK)]
 
 
 def password_of(username):
@@ -120,7 +140,7 @@ def wait_until_up(base, pid_file, seconds=20):
     raise Failure(f"glewlwyd did not answer on {base} within {seconds} s")
 
 
-def plugin_parameters(issuer, jwks, kid):
+def plugin_parameters(issuer, jwks, kid, resource_list):
     token_seconds = int(os.environ.get("OIDC_PROVIDER_TOKEN_SECONDS", "3600"))
     return {
         "iss": issuer,
@@ -145,9 +165,16 @@ def plugin_parameters(issuer, jwks, kid):
         "auth-type-refresh-enabled": True,
         "pkce-allowed": True,
         "pkce-method-plain-allowed": False,
+        "pkce-required": True,
+        "pkce-required-public-client": True,
+        "pkce-scopes": [],
         "allowed-scope": CLIENT_SCOPES,
         "scope": [],
-        "additional-parameters": [],
+        # Access tokens carry `roles` too: the user's, or for client_credentials the client's
+        # (comma separated when there are several).
+        "additional-parameters": [
+            {"user-parameter": "roles", "token-parameter": "roles", "token-changed": False},
+            {"client-parameter": "roles", "token-parameter": "roles", "token-changed": False}],
         "name-claim": "mandatory",
         "name-claim-scope": ["profile"],
         "email-claim": "mandatory",
@@ -168,10 +195,12 @@ def plugin_parameters(issuer, jwks, kid):
         "session-management-allowed": True,
         "session-cookie-name": "GLEWLWYD2_OIDC_SID",
         "session-cookie-expiration": 3600,
-        "front-channel-logout-allowed": False,
+        # The end-session page lists the session's clients through an API that answers 400
+        # unless front-channel logout is allowed (no client here has a front-channel URI).
+        "front-channel-logout-allowed": True,
         "back-channel-logout-allowed": False,
         "resource-allowed": True,
-        "resource-scope": {scope: RESOURCES for scope in CLIENT_SCOPES} if RESOURCES else {},
+        "resource-scope": {scope: resource_list for scope in CLIENT_SCOPES} if resource_list else {},
         "resource-client-property": "resource",
         "resource-scope-and-client-property": False,
         "register-client-allowed": False,
@@ -193,7 +222,9 @@ def put_or_post(admin, collection, key, body):
         admin.call("PUT", f"{collection}{urllib.parse.quote(key)}", body)
 
 
-def add_client(admin, client_id, secret, redirect_uris, post_logout_uri=None):
+def add_client(admin, client_id, secret, redirect_uris):
+    """A confidential client; OIDC_PROVIDER_CLIENT_ROLES (space separated) become the `roles` of
+    its client_credentials tokens."""
     client = {
         "client_id": client_id,
         "name": client_id,
@@ -207,10 +238,14 @@ def add_client(admin, client_id, secret, redirect_uris, post_logout_uri=None):
         # Scopes it gets through client_credentials (an access token for the client itself).
         "scope": CLIENT_SCOPES,
     }
-    if RESOURCES:
-        client["resource"] = RESOURCES
-    if post_logout_uri:
-        client["post_logout_redirect_uri"] = post_logout_uri
+    if resources(redirect_uris):
+        client["resource"] = resources(redirect_uris)
+    roles = os.environ.get("OIDC_PROVIDER_CLIENT_ROLES", "").split()
+    if roles:
+        client["roles"] = roles
+    if post_logout_uris(redirect_uris):
+        # end_session reads the plural, a list; the package's client backend knows only the singular.
+        client["post_logout_redirect_uris"] = post_logout_uris(redirect_uris)
     put_or_post(admin, "/api/client/", client_id, client)
 
 
@@ -231,15 +266,18 @@ def configure(directory, base):
     admin = Session(base)
     admin.sign_in("admin", "password")
 
-    # The database user backend keeps a multi-valued `roles` property for each user.
-    module = admin.call("GET", "/api/mod/user/database")
-    module["parameters"].setdefault("data-format", {})["roles"] = {
-        "multiple": True, "read": True, "write": True, "profile-read": True, "profile-write": False}
-    admin.call("PUT", "/api/mod/user/database", {k: module[k] for k in ("module", "name", "display_name",
-                                                                         "order_rank", "parameters", "readonly")
-                                                  if k in module})
-    # The running instance keeps its old data format until it is reset.
-    admin.call("PUT", "/api/mod/user/database/reset")
+    # The database backends keep a multi-valued `roles` property for each user and client, and
+    # the list of post-logout redirect URIs for each client.
+    for kind, properties in (("user", ["roles"]), ("client", ["roles", "post_logout_redirect_uris"])):
+        module = admin.call("GET", f"/api/mod/{kind}/database")
+        for name in properties:
+            module["parameters"].setdefault("data-format", {})[name] = {
+                "multiple": True, "read": True, "write": True, "profile-read": True, "profile-write": False}
+        admin.call("PUT", f"/api/mod/{kind}/database", {
+            k: module[k] for k in ("module", "name", "display_name", "order_rank", "parameters", "readonly")
+            if k in module})
+        # The running instance keeps its old data format until it is reset.
+        admin.call("PUT", f"/api/mod/{kind}/database/reset")
 
     # Signing in to the client needs the password (the package's `openid` scope needs none).
     for name, display in (("openid", "Open ID"), ("profile", "Your name"), ("email", "Your e-mail address")):
@@ -247,14 +285,14 @@ def configure(directory, base):
             "name": name, "display_name": display, "description": display,
             "password_required": True, "password_max_age": 0, "scheme": {}})
 
+    secret = os.environ.get("BEDSIDE_OIDC_CLIENT_SECRET", "bedside-secret")
+    redirects = os.environ.get("BEDSIDE_REDIRECT_URI", "http://127.0.0.1:8080/auth/callback").split()
     jwks, kid = rsa_jwks(directory)
     put_or_post(admin, "/api/mod/plugin/", PLUGIN, {
         "module": "oidc", "name": PLUGIN, "display_name": "Bedside test provider", "enabled": True,
-        "parameters": plugin_parameters(issuer, jwks, kid)})
+        "parameters": plugin_parameters(issuer, jwks, kid, resources(redirects))})
 
-    secret = os.environ.get("BEDSIDE_OIDC_CLIENT_SECRET", "bedside-secret")
-    redirects = os.environ.get("BEDSIDE_REDIRECT_URI", "http://127.0.0.1:8080/auth/callback").split()
-    add_client(admin, "bedside", secret, redirects, os.environ.get("BEDSIDE_POST_LOGOUT_REDIRECT_URI"))
+    add_client(admin, "bedside", secret, redirects)
 
     for username, (name, roles) in USERS.items():
         put_or_post(admin, "/api/user/", username, {
