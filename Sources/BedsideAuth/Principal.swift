@@ -1,4 +1,4 @@
-public import BedsideCore
+import BedsideCore
 import Crypto
 
 /// What a principal may do. `admin` may do everything.
