@@ -7,13 +7,30 @@
 #   scripts/oidc-provider.sh add-client DIR CLIENT_ID SECRET REDIRECT_URI...
 #                                               register (or update) a confidential client
 #
-# start writes DIR/issuer (the issuer URL, also printed on stdout), DIR/glewlwyd.pid and
-# DIR/glewlwyd.log. PORT defaults to a free port. The client `bedside` (secret from
-# BEDSIDE_OIDC_CLIENT_SECRET, default `bedside-secret`) is registered with the redirect URIs in
-# BEDSIDE_REDIRECT_URI (space separated; default http://127.0.0.1:8080/auth/callback). The test
-# users, each with the password `<username>-password`, are alice and bob (clinician), audrey
-# (auditor) and ada (admin); their ID tokens carry the claim `roles`. Needs glewlwyd, sqlite3,
-# openssl and python3.
+# start writes DIR/issuer (the issuer URL, http://127.0.0.1:PORT/api/oidc, also printed on
+# stdout; discovery at <issuer>/.well-known/openid-configuration), DIR/glewlwyd.pid and
+# DIR/glewlwyd.log. A provider already running in DIR is left as it is. PORT defaults to the
+# port of an earlier start in DIR, else a free one. A start in a new DIR makes a fresh database
+# and signing key; a restart in the same DIR keeps both (users keep their `sub`).
+#
+# The test users, each with the password `<username>-password`, are alice and bob (clinician),
+# audrey (auditor) and ada (admin); ID tokens, /userinfo and access tokens carry `roles`. Each
+# has consented to every client registered here, so the login page needs only the password
+# and Continue (Tests/oidc/login.py).
+#
+# Environment:
+#   BEDSIDE_REDIRECT_URI        the client `bedside`'s redirect URIs, space separated
+#                               (default http://127.0.0.1:8080/auth/callback)
+#   BEDSIDE_OIDC_CLIENT_SECRET  its secret (default bedside-secret)
+#   OIDC_PROVIDER_TOKEN_SECONDS access and ID token lifetime (default 3600)
+#   OIDC_PROVIDER_RESOURCES     resources (RFC 8707) a client may ask an access token for, which
+#                               become its `aud`; default: <origin>/mcp of each redirect URI
+#                               ending in /auth/callback
+#   OIDC_PROVIDER_POST_LOGOUT_REDIRECT_URI  where end_session may return; default: <origin>/
+#                               of each redirect URI ending in /auth/callback
+#   OIDC_PROVIDER_CLIENT_ROLES  roles of the client itself in its client_credentials tokens
+#                               (add-client and the `bedside` client; default none)
+# Needs glewlwyd, sqlite3, openssl and python3 (standard library only).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
@@ -22,11 +39,17 @@ usage() {
     exit 2
 }
 
+# Whether the pid file names a live glewlwyd (not a zombie, not a process that reused the pid).
+alive() {
+    local pid="$1" state
+    [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
+    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q glewlwyd || return 1
+    state="$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$pid/status" 2>/dev/null)"
+    [ "$state" != Z ]
+}
+
 running() {
-    local pid
-    [ -f "$1/glewlwyd.pid" ] || return 1
-    pid="$(cat "$1/glewlwyd.pid")"
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+    [ -f "$1/glewlwyd.pid" ] && alive "$(cat "$1/glewlwyd.pid")"
 }
 
 # A copy of the package's web pages (login, consent) with a config.json that reaches the API on
@@ -132,13 +155,22 @@ start() {
         command -v "$tool" >/dev/null || { echo "error: $tool is not installed" >&2; exit 1; }
     done
     stop "$dir" >/dev/null
-    port="${2:-$(free_port)}"
-    rm -f "$dir/glewlwyd.db" "$dir/issuer" "$dir/glewlwyd.log"
-    zcat /usr/share/doc/glewlwyd/database/init.sqlite3.sql.gz | sqlite3 "$dir/glewlwyd.db"
+    # Without PORT, the port of an earlier start in DIR, so that the issuer stays the same.
+    port="${2:-}"
+    if [ -z "$port" ] && [ -f "$dir/url" ]; then
+        port="$(sed -n 's|^http://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$dir/url")"
+    fi
+    [ -n "$port" ] || port="$(free_port)"
+    rm -f "$dir/issuer"
+    # A restart in the same DIR keeps the database (so each user keeps the same `sub`) and the key.
+    if [ ! -s "$dir/glewlwyd.db" ]; then
+        rm -f "$dir/glewlwyd.db"
+        zcat /usr/share/doc/glewlwyd/database/init.sqlite3.sql.gz | sqlite3 "$dir/glewlwyd.db"
+    fi
     make_webapp "$dir"
     write_config "$dir" "$port"
     # Its own session and process group, so stop ends it and nothing else.
-    setsid glewlwyd --config-file="$dir/glewlwyd.conf" >"$dir/glewlwyd.log" 2>&1 </dev/null &
+    setsid glewlwyd --config-file="$dir/glewlwyd.conf" >>"$dir/glewlwyd.log" 2>&1 </dev/null &
     echo $! >"$dir/glewlwyd.pid"
     if ! python3 "$here/oidc_provider.py" configure "$dir" "http://127.0.0.1:$port" >&2; then
         echo "error: the provider did not come up configured; its log follows" >&2
@@ -153,13 +185,15 @@ stop() {
     local dir="$1" pid waited=0
     [ -f "$dir/glewlwyd.pid" ] || return 0
     pid="$(cat "$dir/glewlwyd.pid")"
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    if alive "$pid"; then
         kill -TERM "$pid" 2>/dev/null || true
-        while kill -0 "$pid" 2>/dev/null && [ $waited -lt 50 ]; do
+        while alive "$pid" && [ $waited -lt 50 ]; do
             sleep 0.1
             waited=$((waited + 1))
         done
-        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+        if alive "$pid"; then
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
     fi
     rm -f "$dir/glewlwyd.pid"
     echo "stopped"

@@ -1,14 +1,16 @@
 """Configures the glewlwyd OpenID provider that scripts/oidc-provider.sh starts, through glewlwyd's
-admin API (as its initial administrator admin/password). Standard library only.
+admin API (as its initial administrator admin/password). Standard library only; the environment
+variables are described in scripts/oidc-provider.sh.
 
     python3 scripts/oidc_provider.py configure DIR BASE_URL
     python3 scripts/oidc_provider.py add-client DIR CLIENT_ID SECRET REDIRECT_URI...
 
-configure waits for the server, adds the OpenID Connect plugin `oidc` (a fresh RSA key made with
-openssl, code flow with PKCE, refresh tokens, client credentials, resource indicators, session
-management), the scopes `profile` and `email`, the `roles` user property and claim, the client
-`bedside` and the test users, grants each user's consent to the clients, checks the discovery
-document and writes DIR/issuer.
+configure waits for the server; adds the `roles` property to the user and client backends, the
+scopes `profile` and `email` (all three client scopes need the password), the OpenID Connect
+plugin `oidc` (a fresh RSA key made with openssl, code flow with PKCE required, refresh tokens,
+client credentials, resource indicators, session management and end_session, the `roles`
+claim), the client `bedside` and the test users; has each user consent to the client; checks
+the discovery document and the JWKS; and writes DIR/url and DIR/issuer.
 """
 import base64
 import hashlib
@@ -95,10 +97,13 @@ def b64url(data):
 
 
 def rsa_jwks(directory):
-    """A fresh 2048-bit RSA key from openssl, as a private JWKS with one RS256 key and its kid."""
+    """The directory's 2048-bit RSA key (made with openssl the first time) as a private JWKS with
+    one RS256 key and its kid."""
     key_file = os.path.join(directory, "signing-key.pem")
-    subprocess.run(["openssl", "genrsa", "-out", key_file, "2048"], check=True, capture_output=True)
-    os.chmod(key_file, 0o600)
+    if not os.path.exists(key_file):
+        subprocess.run(["openssl", "genrsa", "-out", key_file + ".new", "2048"], check=True, capture_output=True)
+        os.chmod(key_file + ".new", 0o600)
+        os.replace(key_file + ".new", key_file)
     text = subprocess.run(["openssl", "rsa", "-in", key_file, "-noout", "-text"], check=True,
                           capture_output=True, text=True).stdout
     fields = {}
@@ -183,8 +188,12 @@ def plugin_parameters(issuer, jwks, kid, resource_list):
         "scope-claim-scope": [],
         "address-claim": {"type": "no", "formatted": "", "street_address": "", "locality": "",
                           "region": "", "postal_code": "", "country": "", "mandatory": False},
-        # Every ID token (and /userinfo) carries the user's `roles` property as the claim `roles`.
+        # Every ID token (and /userinfo) carries the user's `roles` property as the claim `roles`,
+        # and the username as `preferred_username`.
         "claims": [{"name": "roles", "user-property": "roles", "type": "string",
+                    "boolean-value-true": "", "boolean-value-false": "",
+                    "mandatory": True, "on-demand": False, "scope": []},
+                   {"name": "preferred_username", "user-property": "username", "type": "string",
                     "boolean-value-true": "", "boolean-value-false": "",
                     "mandatory": True, "on-demand": False, "scope": []}],
         "request-parameter-allow": True,

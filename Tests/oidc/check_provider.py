@@ -234,7 +234,10 @@ def exchange(discovery, party, callback, client_secret=CLIENT_SECRET, verifier=N
 
 
 def run(results, provider_dir):
-    with open(os.path.join(provider_dir, "issuer")) as f:
+    issuer_file = os.path.join(provider_dir, "issuer")
+    if not results.check(f"{issuer_file} names the issuer", os.path.isfile(issuer_file)):
+        return
+    with open(issuer_file) as f:
         issuer = f.read().strip()
     status, discovery, _ = http_json(issuer + "/.well-known/openid-configuration")
     results.check("the discovery document answers at <issuer>/.well-known/openid-configuration",
@@ -316,11 +319,13 @@ def check_code_flow(results, discovery, jwks, party, driver, issuer):
     results.check("aud is the client id", aud == party.client_id or (isinstance(aud, list) and party.client_id in aud),
                   aud)
     results.check("nonce is the one sent", claims.get("nonce") == pending["nonce"], claims.get("nonce"))
-    results.check("exp is in the future and iat is now", claims.get("exp", 0) > now and abs(claims.get("iat", 0) - now) < 120,
+    results.check(f"exp is in the future and iat is now (lifetime {claims.get('exp', 0) - claims.get('iat', 0)} s)",
+                  claims.get("exp", 0) > now and abs(claims.get("iat", 0) - now) < 120,
                   (claims.get("iat"), claims.get("exp")))
     results.check("roles is alice's role", claims.get("roles") in (["clinician"], "clinician"), claims.get("roles"))
-    results.check("sub, name and email are alice's",
+    results.check("sub, name, preferred_username and email are alice's",
                   claims.get("sub") and claims.get("name") == "Alice Clinician"
+                  and claims.get("preferred_username") == "alice"
                   and claims.get("email") == "alice@bedside.test", claims)
 
     try:
@@ -474,26 +479,30 @@ def main(argv):
     os.environ.setdefault("SE_OFFLINE", "true")
     os.environ.setdefault("SE_AVOID_STATS", "true")
     results = Results()
-    own = None
-    if argv:
-        provider_dir = os.path.abspath(argv[0])
-    else:
-        own = provider_dir = tempfile.mkdtemp(prefix="bedside-oidc-")
-        env = dict(os.environ, OIDC_PROVIDER_RESOURCES=RESOURCE)
-        started = time.monotonic()
-        start = subprocess.run(["bash", PROVIDER, "start", provider_dir], capture_output=True, text=True,
-                               env=env, timeout=120)
-        if not results.check(f"the provider starts and is configured ({time.monotonic() - started:.1f} s)",
-                             start.returncode == 0, start.stderr.strip()[-2000:]):
-            own = None
+    own = not argv
+    provider_dir = os.path.abspath(argv[0]) if argv else tempfile.mkdtemp(prefix="bedside-oidc-")
+    keep = False
     try:
-        if os.path.exists(os.path.join(provider_dir, "issuer")):
+        if own:
+            env = dict(os.environ, OIDC_PROVIDER_RESOURCES=RESOURCE)
+            started = time.monotonic()
+            try:
+                start = subprocess.run(["bash", PROVIDER, "start", provider_dir], capture_output=True, text=True,
+                                       env=env, timeout=60)
+                ok, detail = start.returncode == 0, start.stderr.strip()[-2000:]
+            except subprocess.TimeoutExpired:
+                ok, detail = False, "no answer within 60 s"
+            keep = not results.check(f"the provider starts and is configured ({time.monotonic() - started:.1f} s)",
+                                     ok, detail)
+        if not keep:
             run(results, provider_dir)
     finally:
-        if own or not argv:
+        if own:
             subprocess.run(["bash", PROVIDER, "stop", provider_dir], capture_output=True, timeout=30)
-            if own:
-                shutil.rmtree(own, ignore_errors=True)
+            if keep or results.failed:
+                print(f"     the provider's files (glewlwyd.log) are kept in {provider_dir}")
+            else:
+                shutil.rmtree(provider_dir, ignore_errors=True)
     print(f"oidc: {results.passed} passed, {results.failed} failed")
     return 1 if results.failed or not results.passed else 0
 

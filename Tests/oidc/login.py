@@ -66,9 +66,9 @@ def _wait(driver, condition, seconds, what):
 
 
 def sign_in(driver, username, password, timeout=20):
-    provider = origin(driver.current_url)
     _wait(driver, lambda: "/login.html" in driver.current_url, timeout,
           "the browser did not reach the provider's login page")
+    provider = origin(driver.current_url)
     # A user already signed in at the provider would be offered "Continue" as themselves.
     if driver.get_cookie(PROVIDER_SESSION_COOKIE):
         driver.delete_cookie(PROVIDER_SESSION_COOKIE)
@@ -140,9 +140,9 @@ def _scopes_to_grant(driver):
 
 
 def sign_out(driver, timeout=20):
-    provider = origin(driver.current_url)
     _wait(driver, lambda: "/login.html" in driver.current_url and "prompt=end_session" in driver.current_url,
           timeout, "the browser did not reach the provider's end-session page")
+    provider = origin(driver.current_url)
     button = _wait(driver, lambda: _button(driver, "Logout"), timeout, "the end-session page offered no Logout")
     button[0].click()
     _wait(driver, lambda: origin(driver.current_url) != provider or "You are disconnected" in _page_text(driver),
