@@ -56,7 +56,7 @@ public final class TestIssuer: Sendable {
     public func token(
         subject: String,
         audience: String,
-        lifetime: TimeInterval = 300,
+        lifetime: Double = 300,
         claims: [String: JSONValue] = [:]
     ) async throws -> String {
         let now = Date().timeIntervalSince1970

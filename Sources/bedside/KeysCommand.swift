@@ -12,20 +12,19 @@ struct KeysCommand: ParsableCommand {
         subcommands: [Create.self, List.self, Revoke.self]
     )
 
-    /// Where the keys are: the same file the server's `--auth-database` names.
-    struct DatabaseOption: ParsableArguments {
-        @Option(help: "SQLite file for API keys. [env: BEDSIDE_AUTH_DATABASE] (default: ./bedside-auth.sqlite)")
-        var authDatabase: String?
-
-        func open() throws -> AuthDatabase {
-            try AuthDatabase(path: authDatabase ?? ProcessEnvironment.current["BEDSIDE_AUTH_DATABASE"] ?? "./bedside-auth.sqlite")
-        }
+    /// The auth database the server's `--auth-database` (or `BEDSIDE_AUTH_DATABASE`) names.
+    /// The option is the main command's: `bedside keys list --auth-database FILE` reads it there.
+    static func open(_ bedside: Bedside) throws -> AuthDatabase {
+        try AuthDatabase(
+            path: bedside.options.identity.authDatabase ?? ProcessEnvironment.current["BEDSIDE_AUTH_DATABASE"]
+                ?? "./bedside-auth.sqlite"
+        )
     }
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Make a key and print it once.")
 
-        @OptionGroup var database: DatabaseOption
+        @ParentCommand var bedside: Bedside
         @Option(help: "A name for the key (1–64 of A-Z, a-z, 0-9, '_', '.', '-'), unique among keys in use.")
         var name: String
         @Option(help: "The key's role: clinician, importer, auditor or admin.")
@@ -35,7 +34,7 @@ struct KeysCommand: ParsableCommand {
             guard let role = Role(rawValue: role.lowercased()) else {
                 throw ValidationError("--role must be clinician, importer, auditor or admin, not '\(role)'.")
             }
-            let created = try database.open().createKey(name: name, role: role, now: Date())
+            let created = try KeysCommand.open(bedside).createKey(name: name, role: role, now: Date())
             print(created.secret)
             FileHandle.standardError.write(
                 Data("Key \(created.record.id) '\(name)' (\(role.rawValue)): store it now, it is not shown again.\n".utf8)
@@ -46,10 +45,10 @@ struct KeysCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List keys: id, name, role, created, last used, revoked.")
 
-        @OptionGroup var database: DatabaseOption
+        @ParentCommand var bedside: Bedside
 
         func run() throws {
-            let keys = try database.open().keys()
+            let keys = try KeysCommand.open(bedside).keys()
             if keys.isEmpty { print("No API keys.") }
             for key in keys {
                 var line = "\(key.id)  \(key.name)  \(key.role.rawValue)  created \(Self.format(key.createdAt))"
@@ -67,12 +66,12 @@ struct KeysCommand: ParsableCommand {
     struct Revoke: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Revoke a key by id or name.")
 
-        @OptionGroup var database: DatabaseOption
+        @ParentCommand var bedside: Bedside
         @Argument(help: "The key's id or name.")
         var key: String
 
         func run() throws {
-            guard let revoked = try database.open().revokeKey(key, now: Date()) else {
+            guard let revoked = try KeysCommand.open(bedside).revokeKey(key, now: Date()) else {
                 FileHandle.standardError.write(Data("No key in use is named or numbered '\(key)'.\n".utf8))
                 throw ExitCode.failure
             }

@@ -127,7 +127,9 @@ public final class Authentication: Sendable {
         guard let bearer, let verified = try? await bearer.verify(token) else { return nil }
         let principal = roleMapping.principal(from: verified)
         remember(principal, now: now)
-        return Caller(principal: principal, credential: .bearer(expiresAt: verified.expiresAt))
+        // The token is taken until its exp plus the verifier's leeway: so are its sockets.
+        let expiry = verified.expiresAt.addingTimeInterval(bearer.configuration.leeway)
+        return Caller(principal: principal, credential: .bearer(expiresAt: expiry))
     }
 
     /// The caller of `request`; throws 401 `unauthenticated` when there is none.

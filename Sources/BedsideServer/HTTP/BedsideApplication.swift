@@ -126,9 +126,10 @@ public func buildApplication(
     let upgradeCheck = UpgradeCheck(origins: origins, authentication: authentication)
     var patients = PatientRoutes(records: dependencies.patients, origins: origins, maxImportBytes: configuration.maxImportBytes)
     patients.authentication = authentication
-    var connections = ConnectionHandler(hub: hub, limits: configuration.connectionLimits)
-    connections.watch = watch
-    connections.activity = { credential in authentication.touch(credential) }
+    var handler = ConnectionHandler(hub: hub, limits: configuration.connectionLimits)
+    handler.watch = watch
+    handler.activity = { credential in authentication.touch(credential) }
+    let connections = handler
 
     let router = Router()
     if dependencies.tls != nil {

@@ -1,3 +1,4 @@
+import BedsideAuth
 import BedsideCore
 import BedsideProtocol
 import HTTPTypes

@@ -33,7 +33,7 @@ struct SessionRoutes: Sendable {
         router.delete("/sessions/:id") { request, context in
             try origins.check(request, to: "delete a session")
             let (_, session) = try await access.own(request, context)
-            guard let directory = try self.directory(), try await hub.delete(session, directory: directory) else {
+            guard try await hub.delete(session, directory: try conversations()) else {
                 throw Self.noSuchSession
             }
             return Response(status: .noContent)
@@ -79,7 +79,7 @@ struct SessionRoutes: Sendable {
 
     static let noSuchSession = APIError(.notFound, .notFound, "There is no such session.")
 
-    private func directory() throws(APIError) -> (any SessionDirectory)? {
+    private func conversations() throws(APIError) -> any SessionDirectory {
         guard let directory else {
             throw APIError(.notImplemented, .internal, "This server's store keeps no conversation list.")
         }
@@ -98,8 +98,7 @@ struct SessionRoutes: Sendable {
             }
             cursor = parsed
         }
-        guard let directory = try directory() else { throw Self.noSuchSession }
-        let page = try await directory.sessions(owner: owner, after: cursor, limit: Int(limit) + 1)
+        let page = try await conversations().sessions(owner: owner, after: cursor, limit: Int(limit) + 1)
         var json = JSONWriter()
         json.beginObject()
         json.key("sessions")
@@ -127,7 +126,7 @@ struct SessionRoutes: Sendable {
         guard (1...200).contains(title.count) else {
             throw APIError(.badRequest, .invalidMessage, "A title has 1 to 200 characters.")
         }
-        guard let directory = try directory(), let summary = try await directory.rename(session, title: title) else {
+        guard let summary = try await conversations().rename(session, title: title) else {
             throw Self.noSuchSession
         }
         hub.userChannel.publish(.changed(session))
@@ -172,7 +171,7 @@ struct SessionRoutes: Sendable {
         guard format == "json" || format == "markdown" else {
             throw APIError(.badRequest, .invalidMessage, "format must be json or markdown.")
         }
-        guard let directory = try directory(), let summary = try await directory.summary(of: session) else {
+        guard let summary = try await conversations().summary(of: session) else {
             throw Self.noSuchSession
         }
         let events = try await hub.store.events(in: session, after: 0, through: nil, limit: nil)

@@ -1,3 +1,4 @@
+import BedsideAuth
 import Hummingbird
 
 /// Counts every HTTP request by method, matched route (the pattern, not the path, so ids do

@@ -62,7 +62,11 @@ final class AuthRig: Sendable {
         let authentication = Authentication(
             modes: [.keys, .jwt],
             bearer: TokenVerifier(
-                configuration: TokenVerifierConfiguration(issuer: issuer.issuer, audiences: [audience]),
+                configuration: {
+                    var configuration = TokenVerifierConfiguration(issuer: issuer.issuer, audiences: [audience])
+                    configuration.leeway = 1
+                    return configuration
+                }(),
                 httpClient: .shared
             ),
             database: database,

@@ -108,7 +108,9 @@ import Testing
         defer { Task { try? await rig.stop() } }
         let alice = try await EventStreamReader.open(port: rig.server.port, path: "/sessions/updates", headers: rig.auth("alice"))
         let bob = try await EventStreamReader.open(port: rig.server.port, path: "/sessions/updates", headers: rig.auth("bob"))
-        #expect(try await alice.next()?.event == "ready")
+        #expect(alice.status == 200 && bob.status == 200)
+        let firstEvent = try await alice.next()
+        #expect(firstEvent?.event == "ready", "\(String(describing: firstEvent))")
         #expect(try await bob.next()?.event == "ready")
         let id = "alice-stream-session"
         _ = try await rig.chat(id, as: "alice", "Stream me")

@@ -64,9 +64,10 @@ final class EventStreamReader: Sendable {
                     headerDone = true
                 }
                 // Chunk-size lines are hex digits alone on a line; the event lines never are.
-                while let newline = pending.firstIndex(of: "\n") {
-                    let line = pending[..<newline].trimmingCharacters(in: CharacterSet(charactersIn: "\r"))
-                    pending = String(pending[pending.index(after: newline)...])
+                // By scalars: "\r\n" is one Character, which a search for "\n" would not find.
+                while let newline = pending.unicodeScalars.firstIndex(of: "\n") {
+                    let line = String(pending.unicodeScalars[..<newline]).trimmingCharacters(in: CharacterSet(charactersIn: "\r"))
+                    pending = String(pending.unicodeScalars[pending.unicodeScalars.index(after: newline)...])
                     if line.hasPrefix("event: ") {
                         event = String(line.dropFirst(7))
                     } else if line.hasPrefix("data: ") {
