@@ -43,12 +43,19 @@ class FakeModel:
 
 
 class Server:
-    """One Bedside process on a fixed port and database, which a test may kill and start again."""
+    """One Bedside process on a fixed port and database, which a test may kill and start again.
 
-    def __init__(self, env=None):
+    `args` are more options (e.g. `--auth oidc`); `host` is the name the browser reaches it by
+    (the server always listens on 127.0.0.1): `localhost` keeps its cookies apart from those of
+    a provider on 127.0.0.1, since cookies belong to a host name, not a port."""
+
+    def __init__(self, env=None, args=(), host="127.0.0.1", port=None):
         self.directory = tempfile.mkdtemp(prefix="bedside-browser-")
         self.database = os.path.join(self.directory, "bedside.sqlite")
-        self.port = free_port()
+        self.auth_database = os.path.join(self.directory, "bedside-auth.sqlite")
+        self.port = port or free_port()
+        self.host = host
+        self.args = list(args)
         self.env = dict(os.environ, **(env or {}))
         # A binary built with coverage writes its profile here, not into the working tree.
         self.env.setdefault("LLVM_PROFILE_FILE", os.path.join(self.directory, "bedside-%p.profraw"))
@@ -59,12 +66,17 @@ class Server:
 
     @property
     def url(self):
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def loopback_url(self):
         return f"http://127.0.0.1:{self.port}"
 
     def start(self):
         self.process = subprocess.Popen(
             [BINARY, "--port", str(self.port), "--database", self.database, "--log-level", "warning",
-             "--fhir-database", os.path.join(self.directory, "fhir.sqlite"), "--seed-patients", "20"],
+             "--fhir-database", os.path.join(self.directory, "fhir.sqlite"), "--seed-patients", "20",
+             "--auth-database", self.auth_database] + self.args,
             env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
@@ -97,11 +109,44 @@ class Server:
                 self.kill()
 
     def get(self, path):
-        with urllib.request.urlopen(self.url + path, timeout=5) as response:
+        with urllib.request.urlopen(self.loopback_url + path, timeout=5) as response:
             return json.loads(response.read())
 
     def history(self, session):
         return self.get(f"/sessions/{session}/events?after=0&limit=10000")["events"]
+
+
+class Provider:
+    """The test OpenID provider (glewlwyd, scripts/oidc-provider.sh) in a scratch directory on
+    127.0.0.1, with the client `bedside` allowed to come back to `redirect_uris`."""
+
+    SCRIPT = os.path.join(ROOT, "scripts", "oidc-provider.sh")
+
+    def __init__(self, redirect_uris, secret):
+        self.directory = tempfile.mkdtemp(prefix="bedside-oidc-")
+        self.env = dict(os.environ, BEDSIDE_REDIRECT_URI=" ".join(redirect_uris), BEDSIDE_OIDC_CLIENT_SECRET=secret)
+        self.issuer = None
+
+    def start(self):
+        try:
+            started = subprocess.run(["bash", self.SCRIPT, "start", self.directory], env=self.env,
+                                     capture_output=True, text=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise RuntimeError("the OpenID provider did not start within 60 s")
+        if started.returncode != 0:
+            self.stop()
+            raise RuntimeError(f"the OpenID provider did not start: {started.stderr.strip()[-2000:]}")
+        self.issuer = started.stdout.strip().splitlines()[-1]
+        return self.issuer
+
+    def stop(self):
+        # The script ends the provider by the pid it recorded, and nothing else.
+        subprocess.run(["bash", self.SCRIPT, "stop", self.directory], capture_output=True, timeout=30)
+
+    def token_endpoint(self):
+        with urllib.request.urlopen(self.issuer + "/.well-known/openid-configuration", timeout=5) as response:
+            return json.loads(response.read())["token_endpoint"]
 
 
 def browser(width=1280, height=900):
