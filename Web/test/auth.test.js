@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { authFromConfig, principalFromMe, safeLogoutURL, signInHref } from "../public/lib/auth.js";
+import { authFromConfig, canChat, principalFromMe, safeLogoutURL, signInHref } from "../public/lib/auth.js";
 
 test("auth is on when config.json lists a mode other than none", () => {
   assert.deepEqual(authFromConfig({ auth: { modes: ["oidc"], login_url: "/auth/login" } }), {
@@ -37,6 +37,18 @@ test("the principal of /auth/me, with the name falling back to the subject", () 
   assert.equal(principalFromMe({ principal: { name: "no key" } }), null);
   assert.equal(principalFromMe({}), null);
   assert.equal(principalFromMe(null), null);
+});
+
+test("only a clinician or an admin may chat", () => {
+  assert.equal(canChat({ roles: ["clinician"] }), true);
+  assert.equal(canChat({ roles: ["auditor", "admin"] }), true);
+  assert.equal(canChat({ roles: ["Clinician"] }), true);
+  assert.equal(canChat({ roles: ["auditor"] }), false);
+  assert.equal(canChat({ roles: ["importer", "auditor"] }), false);
+  // Roles the server did not say: the server decides.
+  assert.equal(canChat({ roles: [] }), true);
+  assert.equal(canChat({}), true);
+  assert.equal(canChat(null), true);
 });
 
 test("Sign in returns to the same path and query", () => {

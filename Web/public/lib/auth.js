@@ -32,6 +32,17 @@ export function principalFromMe(body) {
   };
 }
 
+const CHAT_ROLES = new Set(["clinician", "admin"]);
+
+/**
+ * Whether the principal may chat (open /ws): the server lets only the clinician and admin
+ * roles do so. Roles not listed (an older server's /auth/me) leave it to the server.
+ */
+export function canChat(principal) {
+  const roles = Array.isArray(principal?.roles) ? principal.roles.map((r) => String(r).toLowerCase()) : [];
+  return roles.length === 0 || roles.some((r) => CHAT_ROLES.has(r));
+}
+
 /**
  * The Sign-in link: `loginURL` with `return_to` set to the page's path and query, so that the
  * server sends the browser back to the same conversation. `here` is the page's URL (a string

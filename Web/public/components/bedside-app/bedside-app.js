@@ -6,9 +6,10 @@
 // out, it shows the signed-out view with a Sign-in link back to the same URL instead of
 // opening the socket; signed in, the header shows the user and a Sign-out button. When the
 // server ends the socket with 4401 it asks /auth/me again before anything else; with 4404 it
-// says the conversation was deleted and offers a new one.
+// says the conversation was deleted and offers a new one. A principal whose roles may not chat
+// (an auditor, an importer) gets a page that says so instead of a socket the server refuses.
 import { Api } from "../../lib/api.js";
-import { authFromConfig, principalFromMe, safeLogoutURL, signInHref } from "../../lib/auth.js";
+import { authFromConfig, canChat, principalFromMe, safeLogoutURL, signInHref } from "../../lib/auth.js";
 import { closeNotice } from "../../lib/close-codes.js";
 import { Connection, newId } from "../../lib/connection.js";
 import { html, render } from "../../lib/html.js";
@@ -96,6 +97,11 @@ export class BedsideApp extends HTMLElement {
   <p class="sign-in-line"><a id="sign-in-link" class="button-link" href="/">Sign in</a></p>
   <p class="meta" id="signed-out-help"></p>
 </main>
+<main class="signed-out" id="no-chat-view" aria-labelledby="no-chat-heading" hidden>
+  <h2 id="no-chat-heading">No chat with this role</h2>
+  <p id="no-chat-message"></p>
+  <p class="meta">Auditors read every conversation and the access audit of a patient through the server's API (<code>GET /principals</code>, <code>GET /audit?patient=…</code>).</p>
+</main>
 <div class="workspace">
   <session-sidebar id="session-sidebar" data-expanded="false"></session-sidebar>
   <main class="layout">
@@ -160,8 +166,27 @@ export class BedsideApp extends HTMLElement {
       // "unknown" (the server is down): open anyway; the reconnect loop asks again.
       if (me.state === "signed_in") this.#showAccount(principalFromMe(me.body));
     }
+    if (this.#showNoChat()) return;
     this.querySelector("session-sidebar").start(this.#api);
     this.#open(sessionFromURL() ?? newId(), true);
+  }
+
+  /**
+   * Signed in with roles that cannot chat: the server would refuse every socket (403), so the
+   * page says so instead of retrying. Returns whether that view is shown.
+   */
+  #showNoChat() {
+    const refused = Boolean(this.#principal) && !canChat(this.#principal);
+    this.querySelector("#no-chat-view").hidden = !refused;
+    if (!refused) return false;
+    const roles = this.#principal.roles.join(", ");
+    this.querySelector("#no-chat-message").textContent =
+      `You are signed in as ${this.#principal.name} with the role ${roles}: chatting in Bedside needs the clinician role.`;
+    this.querySelector(".workspace").hidden = true;
+    this.querySelector(".session").hidden = true;
+    this.querySelector("#sidebar-toggle").hidden = true;
+    this.querySelector("connection-status").hidden = true;
+    return true;
   }
 
   async #loadConfig() {
@@ -280,6 +305,7 @@ export class BedsideApp extends HTMLElement {
     this.#signedOut = false;
     this.#showAccount(principal);
     this.querySelector("#signed-out-view").hidden = true;
+    if (this.#showNoChat()) return;
     this.querySelector(".workspace").hidden = false;
     this.querySelector(".session").hidden = false;
     this.querySelector("#sidebar-toggle").hidden = false;
@@ -324,6 +350,7 @@ export class BedsideApp extends HTMLElement {
     connection?.close();
     this.querySelector("session-sidebar").stop();
     this.querySelector("#account").hidden = true;
+    this.querySelector("#no-chat-view").hidden = true;
     this.querySelector(".workspace").hidden = true;
     this.querySelector(".session").hidden = true;
     this.querySelector("#sidebar-toggle").hidden = true;
