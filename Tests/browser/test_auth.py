@@ -26,9 +26,10 @@ from login import sign_in, sign_out  # noqa: E402
 SECRET = os.environ.get("BEDSIDE_OIDC_CLIENT_SECRET", "bedside-secret")
 NAMES = {"alice": "Alice Clinician", "bob": "Bob Clinician", "audrey": "Audrey Auditor", "ada": "Ada Admin"}
 
-# Every WebSocket the page opens records its closes in sessionStorage, which outlives a
-# navigation in the same tab (to the provider and back to the same origin): [{code, reason,
-# at, by}], `by` "page" when the page closed it, "server" for the close event.
+# Every WebSocket the page opens records its URL (test.sockets: [{url, at}]) and its closes
+# (test.closes: [{code, reason, at, by}], `by` "page" when the page closed it, "server" for the
+# close event) in sessionStorage, which outlives a navigation in the same tab (to the provider
+# and back to the same origin).
 RECORD_CLOSES = """
 (() => {
   const Native = window.WebSocket;
@@ -42,6 +43,9 @@ RECORD_CLOSES = """
   window.WebSocket = class extends Native {
     constructor(...args) {
       super(...args);
+      const opened = JSON.parse(sessionStorage.getItem("test.sockets") || "[]");
+      opened.push({url: String(args[0]), at: Date.now()});
+      sessionStorage.setItem("test.sockets", JSON.stringify(opened));
       this.addEventListener("close", (e) => record({code: e.code, reason: e.reason, at: Date.now(), by: "server"}));
     }
     close(...args) {
@@ -467,6 +471,13 @@ class AuthTestCase(unittest.TestCase):
         driver = self.new_browser()
         me = self.sign_in(driver, "audrey", chats=False)
         self.assertEqual(me["principal"]["roles"], ["auditor"])
+        # Her page says she cannot chat, and does not knock on /ws again and again.
+        wait(driver, lambda d: self.shown(d, "no-chat-view"), 10, "an auditor's page does not say she cannot chat")
+        self.assertIn("auditor", driver.find_element("id", "no-chat-message").text)
+        self.assertFalse(self.shown(driver, "composer-input"))
+        time.sleep(1.0)
+        self.assertEqual(self.recorded(driver, "sockets"), [], "the page opened sockets the server refuses")
+        self.assertEqual(self.axe_violations(driver), "", "an auditor's page")
         chat = self.fetch(driver, "/ws?session_id=audrey-tries-to-chat")
         self.assertEqual((chat.status, chat.json().get("code")), (403, "forbidden"), chat)
 
@@ -555,6 +566,8 @@ class AuthTestCase(unittest.TestCase):
         self.assertEqual(self.fetch(driver, "/auth/logout", "POST").status, 200)
         driver.switch_to.window(first)
         wait(driver, lambda d: self.shown(d, "signed-out-view"), 6, "the first tab did not show the signed-out view")
+        last_seen = max(int(m[2]) for m in self.messages(driver) if m[2])
+        sockets_before = len(self.recorded(driver, "sockets"))
         driver.switch_to.window(second)
         driver.get(self.server.url + "/auth/login?return_to=%2Fhealth")
         sign_in(driver, "alice", "alice-password")
@@ -564,6 +577,11 @@ class AuthTestCase(unittest.TestCase):
         wait(driver, lambda d: self.shown(d, "account") and self.status(d) == "connected", 10,
              "the first tab did not resume when shown again")
         self.assertTrue(driver.execute_script("return window.__samePage === true"), "the page was loaded again")
+        resumed = self.recorded(driver, "sockets")[sockets_before:]
+        self.assertEqual(len(resumed), 1, resumed)
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(resumed[0]["url"]).query))
+        self.assertEqual(query.get("session_id"), session)
+        self.assertGreaterEqual(int(query.get("last_seq", -1)), last_seen, f"not resumed from the last seq: {resumed}")
         self.wait_turns_ended(driver, 2)
         history = self.fetch(driver, f"/sessions/{session}/events?limit=10000").json()["events"]
         self.assertEqual([e["status"] for e in history if e["type"] == "turn"], ["started", "completed"] * 2)
