@@ -106,14 +106,13 @@ class Answer:
         return f"{self.status} {self.text[:300]}"
 
 
-class AuthTestCase(unittest.TestCase):
-    """One provider and one Bedside (oidc and keys) for the class; what the tests make (alice's
-    conversation, bob's) is kept on the class so that later tests build on it, and made afresh
-    when a test runs alone."""
+class SignInCase(unittest.TestCase):
+    """One provider and one Bedside (oidc and keys, and `server_args`) for each class, a browser
+    or more for each test, and what a person does on the page."""
 
     provider = None
     server = None
-    made = {}
+    server_args = []
 
     @classmethod
     def setUpClass(cls):
@@ -127,14 +126,13 @@ class AuthTestCase(unittest.TestCase):
             cls.server = Server(
                 env={"BEDSIDE_OIDC_CLIENT_SECRET": SECRET, "BEDSIDE_LLM": "offline"},
                 args=["--auth", "oidc,keys", "--oidc-issuer", issuer, "--oidc-client-id", "bedside",
-                      "--public-url", base],
+                      "--public-url", base] + cls.server_args,
                 host="localhost", port=port)
             cls.server.start()
         except Exception:
             cls.tearDownClass()
             raise
         cls.patient = cls.server.example_patient() or "Maria Garcia"
-        cls.made = {}
 
     @classmethod
     def tearDownClass(cls):
@@ -259,6 +257,18 @@ class AuthTestCase(unittest.TestCase):
         self.assertEqual(len([m for m in shown if m[0] == "assistant"]), len(finals) + len(streamed_only), f"shown {shown}")
         self.assertEqual(len(shown), len(users) + len(finals) + len(streamed_only) + len(errors), f"shown {shown}")
 
+
+class SignInTests(SignInCase):
+    """What the tests make (alice's conversation, bob's) is kept on the class so that later
+    tests build on it, and made afresh when a test runs alone."""
+
+    made = {}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.made = {}
+
     # What later tests build on
 
     def alice_conversation(self, driver=None):
@@ -269,6 +279,11 @@ class AuthTestCase(unittest.TestCase):
         driver = driver or self.new_browser()
         me = self.sign_in(driver, "alice")
         self.assertEqual(me["method"], "cookie")
+        cookie = driver.get_cookie("bedside_session")
+        self.assertTrue(cookie, driver.get_cookies())
+        self.assertEqual((cookie["httpOnly"], cookie.get("sameSite"), cookie["path"], cookie["secure"]),
+                         (True, "Lax", "/", False), cookie)
+        self.assertNotIn("bedside_session", driver.execute_script("return document.cookie"))
         self.assertEqual(me["principal"]["roles"], ["clinician"])
         self.assertEqual(me["principal"]["name"], NAMES["alice"])
         session = self.session_id(driver)
@@ -588,6 +603,8 @@ class AuthTestCase(unittest.TestCase):
         self.assert_history_shown(driver, history)
 
     def test_5_a_second_tab_sees_a_new_conversation_appear_live(self):
+        bob = self.new_browser()
+        self.sign_in(bob, "bob")
         driver = self.new_browser()
         self.sign_in(driver, "alice")
         first = driver.current_window_handle
@@ -608,6 +625,9 @@ class AuthTestCase(unittest.TestCase):
              f"the second tab's sidebar did not show the new conversation: {self.sidebar(driver)}")
         self.assertNotEqual(self.session_id(driver), session, "the second tab switched conversation by itself")
         self.assertEqual(self.messages(driver), [], "the new conversation's events reached another session's tab")
+        # bob's page, open all along, got nothing of it: the channel is per user.
+        self.assertNotIn(session, self.sidebar(bob), "alice's new conversation reached bob's sidebar")
+        self.assertNotIn(question, bob.find_element("tag name", "body").text)
         # A rename in one tab shows in the other too.
         driver.switch_to.window(first)
         self.wait_turns_ended(driver, 1)
@@ -655,6 +675,18 @@ class AuthTestCase(unittest.TestCase):
         wait(driver, lambda d: self.session_id(d) == alice["id"] and len(self.messages(d)) == 2, 10,
              "the chosen conversation did not open")
 
+    def test_7_sign_in_returns_only_to_a_path_on_bedside(self):
+        # Targets on other hosts are loopback addresses where nothing listens: a redirect there
+        # would show in the URL, and no traffic leaves the machine.
+        driver = self.new_browser(record=False)
+        for target in ("//127.0.0.2:9/elsewhere", "/\\127.0.0.2:9/elsewhere", "http://127.0.0.2:9/elsewhere"):
+            driver.get(f"{self.server.url}/auth/login?return_to={urllib.parse.quote(target, safe='')}")
+            sign_in(driver, "alice", "alice-password")
+            wait(driver, lambda d: d.current_url.startswith(self.server.url + "/") or "127.0.0.2" in d.current_url, 10)
+            landed = urllib.parse.urlsplit(driver.current_url)
+            self.assertEqual((landed.netloc, landed.path), (f"localhost:{self.server.port}", "/"),
+                             f"return_to={target!r} sent the browser to {driver.current_url}")
+
     @staticmethod
     def overflow(driver):
         return driver.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
@@ -662,3 +694,35 @@ class AuthTestCase(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class SignInExpiryTests(SignInCase):
+    """A sign-in left unused past --session-idle-timeout ends, and its socket with it."""
+
+    IDLE_SECONDS = 4
+    server_args = ["--session-idle-timeout", str(IDLE_SECONDS)]
+
+    def test_an_idle_sign_in_expires_closes_the_socket_and_signing_in_again_resumes(self):
+        driver = self.new_browser()
+        self.sign_in(driver, "alice")
+        session = self.session_id(driver)
+        self.ask(driver, self.question())
+        self.wait_turns_ended(driver, 1)
+        history = self.fetch(driver, f"/sessions/{session}/events?limit=10000").json()["events"]
+        last_use = driver.execute_script("return Date.now()")
+        closes_before = len(self.recorded(driver, "closes"))
+        # Unused from here on (the socket's pings are no use): the server ends the sign-in
+        # after the idle timeout and closes the socket within 5 s of that.
+        wait(driver, lambda d: self.shown(d, "signed-out-view"), self.IDLE_SECONDS + 8,
+             "the idle sign-in did not end the page's session")
+        self.assertEqual(driver.find_element("id", "signed-out-message").text, "Your sign-in expired.")
+        closes = [c for c in self.recorded(driver, "closes")[closes_before:] if c["by"] == "server"]
+        self.assertTrue(closes, "the server did not close the socket")
+        self.assertEqual((closes[0]["code"], closes[0]["reason"]), (4401, "session_expired"), closes)
+        self.assertLessEqual(closes[0]["at"] - last_use, (self.IDLE_SECONDS + 5) * 1000 + 500)
+        self.assertGreaterEqual(closes[0]["at"] - last_use, self.IDLE_SECONDS * 1000 - 1500, "ended before the idle timeout")
+        self.assertEqual(self.fetch(driver, "/auth/me").status, 401)
+        self.sign_in(driver, "alice")
+        self.assertEqual(self.session_id(driver), session)
+        wait(driver, lambda d: len(self.messages(d)) == 2, 10, "the conversation did not come back")
+        self.assert_history_shown(driver, history)
