@@ -40,5 +40,8 @@ bash scripts/bench-smoke.sh
 echo "== MCP client test (the official MCP Python SDK against .build/debug/bedside's /mcp)"
 python3 Tests/mcp/mcp_client_test.py .build/debug/bedside
 
+echo "== OpenID provider check (the real glewlwyd the sign-in tests use, on loopback)"
+python3 Tests/oidc/check_provider.py
+
 echo "== browser tests (headless Chromium against .build/debug/bedside)"
 bash scripts/browser-tests.sh

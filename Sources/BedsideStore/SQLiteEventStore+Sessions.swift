@@ -26,7 +26,9 @@ extension SQLiteEventStore {
                CASE WHEN instr(e.session_id, ':') > 0 THEN substr(e.session_id, instr(e.session_id, ':') + 1) ELSE e.session_id END,
                (SELECT substr(json_extract(u.json, '$.content'), 1, 80) FROM event u
                  WHERE u.session_id = e.session_id AND u.type = 'user' ORDER BY u.seq LIMIT 1),
-               COALESCE(CAST(strftime('%s', substr(json_extract(MIN(e.json), '$.timestamp'), 1, 19)) AS INTEGER) * 1000000, 0),
+               COALESCE(CAST(strftime('%s', substr(json_extract(
+                   (SELECT f.json FROM event f WHERE f.session_id = e.session_id ORDER BY f.seq LIMIT 1),
+                   '$.timestamp'), 1, 19)) AS INTEGER) * 1000000, 0),
                COALESCE(CAST(strftime('%s', substr(json_extract(
                    (SELECT l.json FROM event l WHERE l.session_id = e.session_id ORDER BY l.seq DESC LIMIT 1),
                    '$.timestamp'), 1, 19)) AS INTEGER) * 1000000, 0),

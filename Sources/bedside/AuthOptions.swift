@@ -163,9 +163,13 @@ struct AuthOptions: ParsableArguments {
         if let issuer = jwtIssuerValue, let audience = jwtAudienceValue,
             settings.modes.contains(.jwt) || settings.modes.contains(.oidc)
         {
+            // An MCP client asks for a token bound to the resource it calls (RFC 8707, as the MCP
+            // authorization specification requires): `<public-url>/mcp` is an audience too.
+            var audiences = [audience]
+            if let resource = settings.publicURL.map({ $0 + "/mcp" }), resource != audience { audiences.append(resource) }
             settings.bearer = TokenVerifierConfiguration(
                 issuer: issuer,
-                audiences: [audience],
+                audiences: audiences,
                 jwksURL: value(jwtJwksUrl, "BEDSIDE_JWT_JWKS_URL")
             )
         }

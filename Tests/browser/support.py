@@ -144,10 +144,6 @@ class Provider:
         # The script ends the provider by the pid it recorded, and nothing else.
         subprocess.run(["bash", self.SCRIPT, "stop", self.directory], capture_output=True, timeout=30)
 
-    def token_endpoint(self):
-        with urllib.request.urlopen(self.issuer + "/.well-known/openid-configuration", timeout=5) as response:
-            return json.loads(response.read())["token_endpoint"]
-
 
 def browser(width=1280, height=900):
     options = webdriver.ChromeOptions()

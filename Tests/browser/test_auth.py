@@ -4,9 +4,11 @@ see: alice's conversation is hers alone, bob reaches none of it by its id, audre
 reads both and the patient's audit, and a socket ends with the sign-in that opened it.
 
 Bedside is reached at http://localhost:PORT and the provider at 127.0.0.1, so that their cookies
-(which belong to a host name, not a port) stay apart. The whole class is skipped when glewlwyd is
-not installed (.ci/run installs it).
+(which belong to a host name, not a port) stay apart. Bedside answers with its offline model,
+whose tool calls are the same every time. Each class is skipped when glewlwyd is not installed
+(.ci/run installs it).
 """
+import datetime
 import json
 import os
 import shutil
@@ -91,6 +93,11 @@ fetch(path, init).then(async (r) => done({
 """
 
 
+def epoch_ms(timestamp):
+    """Milliseconds since 1970 of a server timestamp (ISO 8601, UTC, `Z`)."""
+    return datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp() * 1000
+
+
 class Answer:
     def __init__(self, raw):
         self.status = raw["status"]
@@ -124,7 +131,9 @@ class SignInCase(unittest.TestCase):
         try:
             issuer = cls.provider.start()
             cls.server = Server(
-                env={"BEDSIDE_OIDC_CLIENT_SECRET": SECRET, "BEDSIDE_LLM": "offline"},
+                # The offline model's summary then streams for about 3 s: long enough to sign
+                # out in the middle of it.
+                env={"BEDSIDE_OIDC_CLIENT_SECRET": SECRET, "BEDSIDE_LLM": "offline", "BEDSIDE_OFFLINE_DELTA_MS": "40"},
                 args=["--auth", "oidc,keys", "--oidc-issuer", issuer, "--oidc-client-id", "bedside",
                       "--public-url", base] + cls.server_args,
                 host="localhost", port=port)
@@ -558,7 +567,7 @@ class SignInTests(SignInCase):
         self.assertTrue(ended, f"no 4401 close: {closes}")
         self.assertEqual(ended[0]["reason"], "signed_out")
         self.assertLessEqual(ended[0]["at"] - signed_out_at, 5000, "closed later than 5 s after the sign-out")
-        view = [v for v in self.recorded(driver, "signedOut") if v["heading"] == "Signed out"][-1]
+        view = [v for v in self.recorded(driver, "signedOut") if v["heading"] == "Signed out" and v["at"] >= signed_out_at][0]
         self.assertLessEqual(view["at"] - signed_out_at, 5000, "the signed-out view came later than 5 s")
 
         # Signing in again from this tab comes back to the same conversation, which went on
@@ -570,6 +579,8 @@ class SignInTests(SignInCase):
         self.wait_turns_ended(driver, 1)
         history = self.fetch(driver, f"/sessions/{session}/events?limit=10000").json()["events"]
         self.assertEqual([e["status"] for e in history if e["type"] == "turn"], ["started", "completed"])
+        completed = [e for e in history if e["type"] == "turn"][-1]
+        self.assertGreater(epoch_ms(completed["timestamp"]), signed_out_at, "the turn had ended before the sign-out")
         self.assert_history_shown(driver, history)
 
         # Once more, and this time alice signs in again in the other tab: this one, shown

@@ -1,35 +1,42 @@
 import AsyncHTTPClient
 import BedsideServer
+import Crypto
 import Foundation
 import HummingbirdWSClient
 import Logging
 import NIOSSL
 import Testing
+import X509
 
 /// `--tls-cert` and `--tls-key`: HTTPS and `wss://` on the same port, with HSTS.
 @Suite struct TLSTests {
-    /// A self-signed certificate for 127.0.0.1, made by openssl in a temporary directory.
-    private func certificate(in directory: TemporaryDirectory) throws -> TLSConfiguration {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", directory.path + "/key.pem", "-out", directory.path + "/cert.pem", "-days", "1",
-            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-        ]
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw TestFailure("openssl failed") }
-        let chain = try NIOSSLCertificate.fromPEMFile(directory.path + "/cert.pem").map { NIOSSLCertificateSource.certificate($0) }
-        let key = try NIOSSLPrivateKey(file: directory.path + "/key.pem", format: .pem)
-        return TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+    /// A fresh self-signed certificate (P-256), made in memory with swift-certificates.
+    private func certificate() throws -> TLSConfiguration {
+        let key = P256.Signing.PrivateKey()
+        let name = try DistinguishedName { CommonName("127.0.0.1") }
+        let now = Date()
+        let certificate = try Certificate(
+            version: .v3,
+            serialNumber: Certificate.SerialNumber(),
+            publicKey: Certificate.PublicKey(key.publicKey),
+            notValidBefore: now.addingTimeInterval(-60),
+            notValidAfter: now.addingTimeInterval(3600),
+            issuer: name,
+            subject: name,
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: Certificate.Extensions(),
+            issuerPrivateKey: Certificate.PrivateKey(key)
+        )
+        let pem = try certificate.serializeAsPEM().pemString
+        return TLSConfiguration.makeServerConfiguration(
+            certificateChain: [.certificate(try NIOSSLCertificate(bytes: Array(pem.utf8), format: .pem))],
+            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(key.pemRepresentation.utf8), format: .pem))
+        )
     }
 
     @Test func httpsAndSecureSocketsServeWithHSTS() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let server = try await LiveServer.start(tls: try certificate(in: directory))
+        let configuration = try certificate()
+        let server = try await LiveServer.start(tls: configuration)
         var client = TLSConfiguration.makeClientConfiguration()
         client.certificateVerification = .none
         let http = HTTPClient(configuration: .init(tlsConfiguration: client))
@@ -43,8 +50,10 @@ import Testing
         let (frames, sink) = AsyncStream.makeStream(of: String.self)
         let session = newSessionID("tls")
         let socketTask = Task {
-            try await WebSocketClient.connect(
-                url: "wss://127.0.0.1:\(server.port)/ws?session_id=\(session)",
+            defer { sink.finish() }
+            return try await WebSocketClient.connect(
+                // SNI takes a name, not an IP address.
+                url: "wss://localhost:\(server.port)/ws?session_id=\(session)",
                 tlsConfiguration: client,
                 logger: Logger(label: "tls-test")
             ) { inbound, _, _ in
