@@ -18,10 +18,23 @@ if not os.access(BINARY, os.X_OK):
 
 
 class CountingResult(unittest.TextTestResult):
-    """Counts the tests that passed: a class skipped in setUpClass (test_auth.py without
-    glewlwyd) is one skip and runs no test, so passes are not what is left of testsRun."""
+    """Counts the tests that passed (a class skipped in setUpClass, as test_auth.py without
+    glewlwyd, is one skip and runs no test, so passes are not what is left of testsRun) and
+    times each test."""
 
     passed = 0
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.durations = {}
+
+    def startTest(self, test):
+        self.durations[test.id()] = time.monotonic()
+        super().startTest(test)
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        self.durations[test.id()] = time.monotonic() - self.durations[test.id()]
 
     def addSuccess(self, test):
         super().addSuccess(test)
@@ -33,6 +46,8 @@ loader = unittest.TestLoader()
 names = [a for a in sys.argv[1:] if not a.startswith("-")]
 suite = loader.loadTestsFromNames(names) if names else loader.discover(os.path.dirname(os.path.abspath(__file__)), pattern="test_*.py")
 result = unittest.TextTestRunner(verbosity=2, resultclass=CountingResult).run(suite)
+slowest = sorted(result.durations.items(), key=lambda item: -item[1])[:5]
+print("slowest: " + ", ".join(f"{name.split('.')[-1]} {seconds:.1f} s" for name, seconds in slowest))
 print(f"browser tests took {time.monotonic() - started:.1f} s")
 failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
 print(f"browser: {result.passed} passed, {failed} failed, {len(result.skipped)} skipped")
