@@ -613,7 +613,7 @@ class SignInTests(SignInCase):
         self.assertEqual([e["status"] for e in history if e["type"] == "turn"], ["started", "completed"] * 2)
         self.assert_history_shown(driver, history)
 
-    def test_5_a_second_tab_sees_a_new_conversation_appear_live(self):
+    def test_5_a_second_tab_sees_a_new_conversation_appear_rename_and_go_live(self):
         bob = self.new_browser()
         self.sign_in(bob, "bob")
         driver = self.new_browser()
@@ -646,6 +646,26 @@ class SignInTests(SignInCase):
         driver.switch_to.window(second)
         wait(driver, lambda d: self.sidebar(d).get(session) == "Renamed elsewhere", 10,
              f"the rename did not reach the second tab: {self.sidebar(driver)}")
+
+        # Deleted from the second tab's sidebar: the first tab, showing it, is told (4404) and
+        # offers a new chat; the events go, the record of what was read stays.
+        audit = self.fetch(driver, f"/sessions/{session}/audit").json()["records"]
+        self.assertTrue(audit)
+        driver.find_element("css selector", f"li.session-item[data-session-id='{session}'] button.session-delete").click()
+        wait(driver, lambda d: d.find_element("id", "delete-dialog").get_attribute("open") is not None, 5, "no dialog")
+        self.assertEqual(driver.switch_to.active_element.get_attribute("id"), "delete-cancel")
+        driver.find_element("id", "delete-confirm").click()
+        wait(driver, lambda d: session not in self.sidebar(d), 10, "the row stayed in the second tab")
+        driver.switch_to.window(first)
+        wait(driver, lambda d: self.shown(d, "session-deleted-notice"), 10, "the first tab was not told of the deletion")
+        self.assertEqual(driver.find_element("id", "session-deleted-text").text, "This conversation was deleted.")
+        self.assertTrue(self.shown(driver, "deleted-new-chat"))
+        closes = [c for c in self.recorded(driver, "closes") if c["by"] == "server"]
+        self.assertEqual((closes[-1]["code"], closes[-1]["reason"]), (4404, "session_deleted"), closes)
+        self.assertEqual(self.fetch(driver, f"/sessions/{session}/events").json()["events"], [])
+        self.assertEqual(self.fetch(driver, f"/sessions/{session}/audit").json()["records"], audit)
+        self.assertNotIn(session, [s["id"] for s in self.fetch(driver, "/sessions").json()["sessions"]])
+        self.assertEqual(self.fetch(driver, f"/sessions/{session}/export").status, 404)
 
     def test_6_axe_and_the_narrow_layout_signed_out_and_signed_in(self):
         self.alice_conversation()  # the sidebar has a conversation to show
