@@ -43,7 +43,9 @@ struct AuthOptions: ParsableArguments {
     @Option(help: "Bearer token that may read /metrics besides the admin role. [env: BEDSIDE_METRICS_TOKEN]")
     var metricsToken: String?
 
-    @Option(help: "SQLite file for API keys, sign-in sessions and principals. [env: BEDSIDE_AUTH_DATABASE] (default: ./bedside-auth.sqlite)")
+    @Option(
+        help: "SQLite file for API keys, sign-in sessions and principals. [env: BEDSIDE_AUTH_DATABASE] (default: ./bedside-auth.sqlite)"
+    )
     var authDatabase: String?
 
     @Option(help: "Seconds a sign-in session may go unused. [env: BEDSIDE_SESSION_IDLE_TIMEOUT] (default: 1800)")

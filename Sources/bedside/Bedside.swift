@@ -80,7 +80,9 @@ struct Bedside: AsyncParsableCommand {
         ) { port in
             let host = settings.server.host.contains(":") ? "[\(settings.server.host)]" : settings.server.host
             print("Bedside is running at \(tls == nil ? "http" : "https")://\(host):\(port)/ (Ctrl-C to stop)")
-            print("Sign-in: \(settings.auth.isEnabled ? settings.auth.modes.map(\.rawValue).sorted().joined(separator: ", ") : "none (the local user)")")
+            print(
+                "Sign-in: \(settings.auth.isEnabled ? settings.auth.modes.map(\.rawValue).sorted().joined(separator: ", ") : "none (the local user)")"
+            )
             if let warning = settings.auth.warning { print("Warning: \(warning)") }
             if let example { print("Try asking: \(example)") }
             fflush(nil)  // the URL must show up at once even when stdout is a pipe

@@ -155,7 +155,7 @@ public func buildApplication(
     ).add(to: router)
     AuthRoutes(authentication: authentication, watch: watch, origins: origins).add(to: router)
     if let endpoint = dependencies.mcpEndpoint {
-        MCPRoutes(endpoint: endpoint, origins: origins, authentication: authentication).add(to: router)
+        MCPRoutes(endpoint: endpoint, origins: origins, authentication: authentication, watch: watch).add(to: router)
     }
     addStaticRoutes(
         to: router,

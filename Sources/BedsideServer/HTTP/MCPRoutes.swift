@@ -15,6 +15,8 @@ struct MCPRoutes: Sendable {
     var origins: OriginPolicy
     /// When on, `/mcp` is an OAuth protected resource: a bearer token (JWT or API key) is required.
     var authentication: Authentication = .none
+    /// Ends an event stream (`GET /mcp`, or a streamed answer) when its credential ends.
+    var watch: CredentialWatch?
     var maxBodyBytes = 4 << 20
 
     func add(to router: Router<BasicRequestContext>) {
@@ -28,6 +30,7 @@ struct MCPRoutes: Sendable {
     private func handle(_ request: Request) async throws -> Response {
         try origins.check(request, to: "use the MCP endpoint")
         var principal = SessionID.localOwner
+        var credential = Credential.local
         if authentication.isEnabled {
             guard let authorization = request.headers[.authorization],
                 let caller = await authentication.bearerCaller(authorization)
@@ -36,6 +39,7 @@ struct MCPRoutes: Sendable {
                 throw APIError(.forbidden, .forbidden, "The MCP tools read patient data: they need the clinician role.")
             }
             principal = caller.principal.key
+            credential = caller.credential
         }
         var headers: [String: String] = [:]
         for field in request.headers {
@@ -68,21 +72,36 @@ struct MCPRoutes: Sendable {
             return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         case .stream(let chunks):
             // An event stream can stay open for as long as the client likes: it ends when the
-            // server shuts down gracefully, so that it cannot hold the shutdown up.
+            // server shuts down gracefully, so that it cannot hold the shutdown up, and when the
+            // credential it was opened with ends.
+            let (merged, output) = AsyncStream.makeStream(of: [UInt8].self)
+            let watched = watch?.register(credential) { _ in output.finish() }
             return Response(
                 status: status,
                 headers: fields,
-                body: ResponseBody { [endpoint] writer in
+                body: ResponseBody { [endpoint, watch] writer in
+                    let pump = Task {
+                        do {
+                            for try await chunk in chunks { output.yield(chunk) }
+                        } catch {
+                            // The endpoint's stream failed: end the response.
+                        }
+                        output.finish()
+                    }
+                    defer {
+                        pump.cancel()
+                        watch?.unregister(watched)
+                    }
                     do {
                         try await withGracefulShutdownHandler {
-                            for try await chunk in chunks {
+                            for await chunk in merged {
                                 try await writer.write(ByteBuffer(bytes: chunk))
                             }
                         } onGracefulShutdown: {
                             Task { await endpoint.shutdown() }
                         }
                     } catch {
-                        // The stream failed or the client left: end the response either way.
+                        // The client left: end the response either way.
                     }
                     try await writer.finish(nil)
                 }

@@ -61,7 +61,10 @@ import Testing
         #expect(oidc.auth.modes == [.oidc, .keys])
         #expect(oidc.auth.oidc?.redirectURI == "https://bedside.example.org/auth/callback")
         #expect(oidc.auth.oidc?.clientSecret == "s3cret")
-        #expect(oidc.auth.bearer?.issuer == "https://id.example.org/realms/r" && oidc.auth.bearer?.audiences == ["bedside", "https://bedside.example.org/mcp"])
+        #expect(
+            oidc.auth.bearer?.issuer == "https://id.example.org/realms/r"
+                && oidc.auth.bearer?.audiences == ["bedside", "https://bedside.example.org/mcp"]
+        )
         #expect(oidc.auth.roleMapping.claim == "realm_access.roles")
     }
 

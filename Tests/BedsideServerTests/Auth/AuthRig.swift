@@ -4,6 +4,17 @@ import BedsideServer
 import BedsideStore
 import BedsideTestSupport
 import Foundation
+import Synchronization
+
+/// The clock the rig's authentication reads: the real time plus an offset a test moves forward,
+/// so that expiries and idle timeouts are tested without waiting for them.
+final class ShiftedClock: Sendable {
+    private let offset = Mutex(0.0)
+
+    func now() -> Date { Date().addingTimeInterval(offset.withLock { $0 }) }
+
+    func advance(by seconds: TimeInterval) { offset.withLock { $0 += seconds } }
+}
 
 /// A live server with authentication on (API keys and bearer JWTs from an in-test issuer), its
 /// auth database in a temporary directory, and one API key per test principal.
@@ -17,6 +28,7 @@ final class AuthRig: Sendable {
     /// Bearer API keys by name: alice and bob (clinicians), audrey (auditor), ivan (importer), ada (admin).
     let keys: [String: String]
     let principals: [String: Principal]
+    let clock: ShiftedClock
     static let audience = "bedside-tests"
     static let metricsToken = "metrics-token-for-tests"
 
@@ -28,8 +40,10 @@ final class AuthRig: Sendable {
         issuer: TestIssuer,
         directory: TemporaryDirectory,
         keys: [String: String],
-        principals: [String: Principal]
+        principals: [String: Principal],
+        clock: ShiftedClock
     ) {
+        self.clock = clock
         self.server = server
         self.store = store
         self.database = database
@@ -59,6 +73,7 @@ final class AuthRig: Sendable {
             try database.rememberPrincipal(created.record.principal, now: Date())
         }
         let issuer = try await TestIssuer.start()
+        let clock = ShiftedClock()
         let authentication = Authentication(
             modes: [.keys, .jwt],
             bearer: TokenVerifier(
@@ -67,14 +82,16 @@ final class AuthRig: Sendable {
                     configuration.leeway = 1
                     return configuration
                 }(),
-                httpClient: .shared
+                httpClient: .shared,
+                clock: { clock.now() }
             ),
             database: database,
             metricsToken: metricsToken,
             publicURL: "http://127.0.0.1:1",
             issuer: issuer.issuer,
             idleTimeout: idleTimeout,
-            sessionLifetime: sessionLifetime
+            sessionLifetime: sessionLifetime,
+            clock: { clock.now() }
         )
         let store = InMemoryEventStore()
         let server = try await LiveServer.start(
@@ -92,7 +109,8 @@ final class AuthRig: Sendable {
             issuer: issuer,
             directory: directory,
             keys: keys,
-            principals: principals
+            principals: principals,
+            clock: clock
         )
     }
 

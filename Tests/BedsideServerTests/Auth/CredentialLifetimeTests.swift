@@ -68,18 +68,25 @@ import Testing
         let token = try await rig.issuer.token(
             subject: "carol",
             audience: AuthRig.audience,
-            lifetime: 3,
+            lifetime: 300,
             claims: ["name": .string("Carol Jones"), "roles": .array([.string("clinician")])]
         )
         let headers = ["Authorization": "Bearer \(token)"]
         let me = try await rig.request("GET", "/auth/me", as: nil, headers: headers)
         #expect(me.status == 200 && me.body.contains("Carol Jones") && me.body.contains(#""method":"bearer""#), "\(me.body)")
-        let socket = try await rig.server.open(newSessionID("jwt"), headers: headers)
-        let frame = try await socket.closed(timeout: .seconds(8))
+        let session = newSessionID("jwt")
+        let socket = try await rig.server.open(session, headers: headers)
+        try await socket.send(message(session, "hello"))
+        _ = try await socket.receiveTurn()
+        // Shortly before exp the socket stays; past exp and the verifier's leeway (1 s in the rig) it closes.
+        rig.clock.advance(by: 298)
+        try await socket.expectSilence(for: .seconds(1))
+        rig.clock.advance(by: 4)
+        let frame = try await socket.closed(timeout: .seconds(5))
         #expect(frame?.closeCode == .unknown(4401) && frame?.reason == "token_expired", "\(String(describing: frame))")
         let after = try await rig.request("GET", "/auth/me", as: nil, headers: headers)
         #expect(after.status == 401)
-        // A token for another audience, or from nobody's key, is refused.
+        // A token for another audience is refused.
         let foreign = try await rig.issuer.token(subject: "carol", audience: "another-api")
         #expect(try await rig.request("GET", "/sessions", as: nil, headers: ["Authorization": "Bearer \(foreign)"]).status == 401)
     }
@@ -104,14 +111,69 @@ import Testing
     }
 
     @Test func anIdleSignInSessionEndsAndItsSocketCloses() async throws {
-        let rig = try await AuthRig.start(idleTimeout: 2)
+        let rig = try await AuthRig.start(idleTimeout: 1800, sessionLifetime: 43_200)
         defer { Task { try? await rig.stop() } }
         let erin = Principal(issuer: rig.issuer.issuer, subject: "erin", name: "Erin", roles: [.clinician])
-        let (_, token) = try rig.database.createWebSession(principal: erin, idToken: nil, now: Date(), lifetime: 3600)
-        let socket = try await rig.server.open(newSessionID("idle"), headers: ["Cookie": "bedside_session=\(token)"])
-        let frame = try await socket.closed(timeout: .seconds(8))
+        let (_, token) = try rig.database.createWebSession(principal: erin, idToken: nil, now: rig.clock.now(), lifetime: 43_200)
+        let cookie = ["Cookie": "bedside_session=\(token)"]
+        let session = newSessionID("idle")
+        let socket = try await rig.server.open(session, headers: cookie)
+        // A message is activity: 20 minutes later, and 20 more, the sign-in still holds.
+        rig.clock.advance(by: 1200)
+        try await socket.send(message(session, "still here"))
+        _ = try await socket.receiveTurn()
+        rig.clock.advance(by: 1200)
+        try await socket.expectSilence(for: .seconds(1))
+        // Then half an hour with nothing: the sign-in has idled out.
+        rig.clock.advance(by: 1801)
+        let frame = try await socket.closed(timeout: .seconds(5))
         #expect(frame?.closeCode == .unknown(4401) && frame?.reason == "session_expired", "\(String(describing: frame))")
-        let after = try await rig.request("GET", "/sessions", as: nil, headers: ["Cookie": "bedside_session=\(token)"])
-        #expect(after.status == 401)
+        #expect(try await rig.request("GET", "/sessions", as: nil, headers: cookie).status == 401)
     }
+
+    @Test func aSignInSessionEndsAtItsLifetimeWhateverItsActivity() async throws {
+        let rig = try await AuthRig.start(idleTimeout: 1800, sessionLifetime: 43_200)
+        defer { Task { try? await rig.stop() } }
+        let fay = Principal(issuer: rig.issuer.issuer, subject: "fay", name: "Fay", roles: [.clinician])
+        let (_, token) = try rig.database.createWebSession(principal: fay, idToken: nil, now: rig.clock.now(), lifetime: 3600)
+        let cookie = ["Cookie": "bedside_session=\(token)"]
+        let socket = try await rig.server.open(newSessionID("lifetime"), headers: cookie)
+        for _ in 0..<3 {
+            rig.clock.advance(by: 1000)
+            #expect(try await rig.request("GET", "/auth/me", as: nil, headers: cookie).status == 200)
+        }
+        rig.clock.advance(by: 601)
+        let frame = try await socket.closed(timeout: .seconds(5))
+        #expect(frame?.closeCode == .unknown(4401) && frame?.reason == "session_expired")
+        #expect(try await rig.request("GET", "/auth/me", as: nil, headers: cookie).status == 401)
+    }
+
+    @Test func anMCPEventStreamEndsWhenItsKeyIsRevoked() async throws {
+        let rig = try await AuthRig.start(mcpEndpoint: OpenStreamEndpoint())
+        defer { Task { try? await rig.stop() } }
+        let stream = try await EventStreamReader.open(port: rig.server.port, path: "/mcp", headers: rig.auth("alice"))
+        #expect(stream.status == 200)
+        #expect(try await stream.next()?.event == "open")
+        let updates = try await EventStreamReader.open(port: rig.server.port, path: "/sessions/updates", headers: rig.auth("alice"))
+        #expect(try await updates.next()?.event == "ready")
+        _ = try #require(try AuthDatabase(path: rig.databasePath).revokeKey("alice", now: Date()))
+        #expect(try await stream.next(timeout: .seconds(5)) == nil)
+        #expect(stream.ended, "the MCP stream was closed, not left open")
+        #expect(try await updates.next(timeout: .seconds(5)) == nil)
+        #expect(updates.ended, "the update stream was closed too")
+        stream.close()
+        updates.close()
+    }
+}
+
+/// An MCP endpoint whose every answer is an event stream that sends one event and stays open.
+struct OpenStreamEndpoint: MCPEndpoint {
+    func handle(_ request: EndpointRequest) async -> EndpointResponse {
+        let chunks = AsyncThrowingStream<[UInt8], any Error> { continuation in
+            continuation.yield(Array("event: open\ndata: {}\n\n".utf8))
+        }
+        return EndpointResponse(status: 200, headers: ["Content-Type": "text/event-stream"], body: .stream(chunks))
+    }
+
+    func shutdown() async {}
 }

@@ -68,7 +68,10 @@ final class EventStreamReader: Sendable {
                 while let newline = pending.unicodeScalars.firstIndex(of: "\n") {
                     let line = String(pending.unicodeScalars[..<newline]).trimmingCharacters(in: CharacterSet(charactersIn: "\r"))
                     pending = String(pending.unicodeScalars[pending.unicodeScalars.index(after: newline)...])
-                    if line.hasPrefix("event: ") {
+                    if line == "0" {
+                        // The last chunk: the server ended the response (the connection may stay open).
+                        queue.state.withLock { $0.ended = true }
+                    } else if line.hasPrefix("event: ") {
                         event = String(line.dropFirst(7))
                     } else if line.hasPrefix("data: ") {
                         data = String(line.dropFirst(6))
@@ -102,6 +105,9 @@ final class EventStreamReader: Sendable {
             try await Task.sleep(for: .milliseconds(10))
         }
     }
+
+    /// Whether the server ended the stream.
+    var ended: Bool { queue.state.withLock { $0.ended } }
 
     func close() {
         shutdown(fd, Int32(SHUT_RDWR))
