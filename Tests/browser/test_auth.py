@@ -281,8 +281,9 @@ class SignInTests(SignInCase):
     # What later tests build on
 
     def alice_conversation(self, driver=None):
-        """alice signed in, asked about the seeded patient and got the answer: {id, key,
-        question, events, patient_id, driver}. Made once per class."""
+        """alice signs in (in `driver`, else a browser of her own), asks about the seeded patient
+        and gets the answer: {id, key, question, patient_id, audit, events} of her conversation.
+        Made once per class."""
         if "alice" in self.made and driver is None:
             return self.made["alice"]
         driver = driver or self.new_browser()
@@ -489,6 +490,38 @@ class SignInTests(SignInCase):
         wait(driver, lambda d: list(self.sidebar(d)) == [session], 10, f"bob's sidebar: {self.sidebar(driver)}")
         type(self).made["bob"] = {"id": session, "key": me["principal"]["key"]}
 
+    def test_2b_one_session_id_under_two_people_is_two_conversations(self):
+        alice = self.alice_conversation()
+        path = f"/?session={alice['id']}"
+        hers = self.new_browser()
+        self.sign_in(hers, "alice", path)
+        wait(hers, lambda d: len(self.messages(d)) == 2, 10, "alice's conversation did not open")
+        his = self.new_browser()
+        self.sign_in(his, "bob", path)
+        self.assertEqual(self.session_id(his), alice["id"])
+        # Both pages have a socket on the same id; each one's events reach only its own.
+        question = "Bob's own question, in a session of the same id"
+        self.ask(his, question)
+        self.wait_turns_ended(his, 1)
+        follow_up = f"Alice's follow-up: which medications does {self.patient} take?"
+        self.ask(hers, follow_up)
+        self.wait_turns_ended(hers, 2)
+        time.sleep(0.5)  # anything crossing over would have arrived by now
+        his_events = self.fetch(his, f"/sessions/{alice['id']}/events?limit=10000").json()["events"]
+        her_events = self.fetch(hers, f"/sessions/{alice['id']}/events?limit=10000").json()["events"]
+        self.assertEqual([e["content"] for e in his_events if e["type"] == "user"], [question])
+        self.assertEqual([e["content"] for e in her_events if e["type"] == "user"], [alice["question"], follow_up])
+        self.assertEqual(her_events[:len(alice["events"])], alice["events"], "bob's turn changed alice's history")
+        self.assert_history_shown(his, his_events)
+        self.assert_history_shown(hers, her_events)
+        self.assertNotIn(follow_up, his.find_element("tag name", "body").text)
+        self.assertNotIn(question, hers.find_element("tag name", "body").text)
+        self.assertEqual(self.sidebar(hers).get(alice["id"]), alice.get("title", alice["question"]),
+                         "bob's conversation renamed alice's in her sidebar")
+        self.assertEqual(self.sidebar(his).get(alice["id"]), question)
+        type(self).made["alice"]["events"] = her_events
+        type(self).made["bob_same_id"] = question
+
     def test_3_audrey_the_auditor_reads_both_and_the_patients_audit(self):
         alice = self.alice_conversation()
         bob = self.bob_conversation()
@@ -523,7 +556,9 @@ class SignInTests(SignInCase):
         self.assertEqual(exported.status, 200, exported)
         self.assertIn(alice["question"], exported.text)
         bobs = self.fetch(driver, f"/principals/{bob['key']}/sessions").json()["sessions"]
-        self.assertEqual([s["id"] for s in bobs], [bob["id"]])
+        self.assertIn(bob["id"], [s["id"] for s in bobs])
+        if "bob_same_id" in self.made:  # test_2b: bob's own session of alice's id
+            self.assertEqual({s["id"]: s["title"] for s in bobs}.get(alice["id"]), self.made["bob_same_id"])
         bob_events = self.fetch(driver, f"/principals/{bob['key']}/sessions/{bob['id']}/events").json()["events"]
         self.assertEqual([e["content"] for e in bob_events if e["type"] == "user"], [self.question()])
         # Her own session of alice's id is another, empty one.

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import BedsideCore
+import BedsideTestSupport
 import Crypto
 import Foundation
 import Hummingbird
@@ -44,8 +45,8 @@ final class FakeProvider: Sendable {
     }
 
     private let state: Shared
-    private let task: Task<Void, any Error>
-    let port: Int
+    private let server: LoopbackServer
+    var port: Int { server.port }
 
     var issuer: String { "http://127.0.0.1:\(port)" }
     var jwksURL: String { "\(issuer)/jwks" }
@@ -119,28 +120,8 @@ final class FakeProvider: Sendable {
                 return try Self.json(.ok, ["access_token": "opaque", "token_type": "Bearer", "id_token": .string(idToken)])
             }
         }
-        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        var logger = Logger(label: "fake-oidc-provider")
-        logger.logLevel = .critical
-        let app = Application(
-            router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in
-                portContinuation.yield(channel.localAddress?.port ?? 0)
-                portContinuation.finish()
-            },
-            logger: logger
-        )
-        task = Task {
-            defer { portContinuation.finish() }
-            try await app.runService()
-        }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next(), port != 0 else {
-            task.cancel()
-            throw NotStarted()
-        }
-        self.port = port
+        server = try await LoopbackServer.start(router: router, label: "fake-oidc-provider")
+        let port = server.port
         state.withLock { $0.issuer = "http://127.0.0.1:\(port)" }
         publish([signer.jwk(kid: signerKID)])
     }
@@ -153,8 +134,7 @@ final class FakeProvider: Sendable {
     }
 
     func stop() async {
-        task.cancel()
-        _ = await task.result
+        await server.stop()
     }
 
     /// What the browser does between the authorization URL and the callback: the provider
