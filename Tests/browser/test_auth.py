@@ -492,6 +492,7 @@ class SignInTests(SignInCase):
 
     def test_2b_one_session_id_under_two_people_is_two_conversations(self):
         alice = self.alice_conversation()
+        self.bob_conversation()  # bob has looked for alice's session before he writes to one of that id
         path = f"/?session={alice['id']}"
         hers = self.new_browser()
         self.sign_in(hers, "alice", path)
@@ -500,7 +501,7 @@ class SignInTests(SignInCase):
         self.sign_in(his, "bob", path)
         self.assertEqual(self.session_id(his), alice["id"])
         # Both pages have a socket on the same id; each one's events reach only its own.
-        question = "Bob's own question, in a session of the same id"
+        question = f"Bob, in a session of the same id: which allergies does {self.patient} have?"
         self.ask(his, question)
         self.wait_turns_ended(his, 1)
         follow_up = f"Alice's follow-up: which medications does {self.patient} take?"
@@ -519,7 +520,12 @@ class SignInTests(SignInCase):
         self.assertEqual(self.sidebar(hers).get(alice["id"]), alice.get("title", alice["question"]),
                          "bob's conversation renamed alice's in her sidebar")
         self.assertEqual(self.sidebar(his).get(alice["id"]), question)
-        type(self).made["alice"]["events"] = her_events
+        her_audit = self.fetch(hers, f"/sessions/{alice['id']}/audit").json()["records"]
+        his_audit = self.fetch(his, f"/sessions/{alice['id']}/audit").json()["records"]
+        for events, audit, who in ((her_events, her_audit, "alice"), (his_events, his_audit, "bob")):
+            turns = {e["turn_id"] for e in events if e["type"] == "turn"}
+            self.assertTrue(audit and all(r["turn_id"] in turns for r in audit), f"{who}'s audit has others' reads: {audit}")
+        type(self).made["alice"].update(events=her_events, audit=her_audit)
         type(self).made["bob_same_id"] = question
 
     def test_3_audrey_the_auditor_reads_both_and_the_patients_audit(self):
@@ -738,7 +744,8 @@ class SignInTests(SignInCase):
         wait(driver, lambda d: not self.shown(d, "session-list"), 5, "choosing a conversation did not close the sidebar")
         self.assertEqual(toggle.get_attribute("aria-expanded"), "false")
         self.assertEqual(driver.switch_to.active_element.get_attribute("id"), "composer-input")
-        wait(driver, lambda d: self.session_id(d) == alice["id"] and len(self.messages(d)) == 2, 10,
+        shown = len([e for e in alice["events"] if e["type"] == "user" or (e["type"] == "assistant" and not e["streaming"])])
+        wait(driver, lambda d: self.session_id(d) == alice["id"] and len(self.messages(d)) == shown, 10,
              "the chosen conversation did not open")
 
     def test_7_sign_in_returns_only_to_a_path_on_bedside(self):
