@@ -273,8 +273,8 @@ def check_audit_across_principals(bedside, one, auditor, importer, session, pati
     status, listed = get_json(f"{bedside.url}/principals", bearer=auditor)
     keys = [p["key"] for p in listed.get("principals", [])] if isinstance(listed, dict) else []
     check("GET /principals lists the API key's principal that used /mcp", status == 200 and principal in keys,
-          (status, listed), known_bug="GET /principals lists only principals that signed in with OpenID, "
-          "never an API key's (its auth database's principal table stays empty), though the contract says "
+          (status, listed), known_bug="GET /principals lists principals that signed in or sent a JWT, never an "
+          "API key's (the auth database's principal table gets no row for one), though the contract says "
           "\"every principal that has signed in or used a key\"")
     status, _ = get_json(f"{bedside.url}/principals", bearer=one)
     check("a clinician key may not list the principals (403)", status == 403, status)
