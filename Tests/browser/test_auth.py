@@ -340,14 +340,14 @@ class SignInTests(SignInCase):
         row.find_element("css selector", "button.session-rename").click()
         field = wait(driver, lambda d: d.find_element("id", "rename-input"), 5)
         field.send_keys(Keys.CONTROL, "a")
-        field.send_keys("Okafor's conditions, renamed", Keys.ENTER)
-        wait(driver, lambda d: self.sidebar(d).get(session) == "Okafor's conditions, renamed", 10,
+        field.send_keys("Alice's first conversation, renamed", Keys.ENTER)
+        wait(driver, lambda d: self.sidebar(d).get(session) == "Alice's first conversation, renamed", 10,
              f"the sidebar does not show the new title: {self.sidebar(driver)}")
         listed = {s["id"]: s for s in self.fetch(driver, "/sessions").json()["sessions"]}
-        self.assertEqual(listed[session]["title"], "Okafor's conditions, renamed")
+        self.assertEqual(listed[session]["title"], "Alice's first conversation, renamed")
         self.assertEqual(listed[session]["turn_count"], 1)
         self.assertEqual(listed[session]["last_turn_status"], "completed")
-        type(self).made["alice"]["title"] = "Okafor's conditions, renamed"
+        type(self).made["alice"]["title"] = "Alice's first conversation, renamed"
 
         # Export: the links of the page, and what they download.
         wait(driver, lambda d: self.shown(d, "export-markdown"), 5, "no export links")
@@ -371,7 +371,7 @@ class SignInTests(SignInCase):
         self.assertIn(f'filename="bedside-{session}.json"', exported.disposition)
         body = exported.json()
         self.assertEqual(body["session"]["id"], session)
-        self.assertEqual(body["session"]["title"], "Okafor's conditions, renamed")
+        self.assertEqual(body["session"]["title"], "Alice's first conversation, renamed")
         self.assertEqual([e["content"] for e in body["events"] if e["type"] == "user"], [alice["question"]])
         tools = [e["tool_name"] for e in body["events"] if e["type"] == "tool_call"]
         self.assertIn("search_clinical", tools, [e["type"] for e in body["events"]])
