@@ -122,6 +122,7 @@ public final class Authentication: Sendable {
         let now = clock()
         if token.hasPrefix("bsk_") {
             guard modes.contains(.keys), let record = try? database?.key(secret: token, now: now) else { return nil }
+            remember(record.principal, now: now)
             return Caller(principal: record.principal, credential: .apiKey(id: record.id))
         }
         guard let bearer, let verified = try? await bearer.verify(token) else { return nil }

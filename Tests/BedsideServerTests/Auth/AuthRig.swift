@@ -70,7 +70,6 @@ final class AuthRig: Sendable {
             let created = try database.createKey(name: name, role: role, now: Date())
             keys[name] = created.secret
             principals[name] = created.record.principal
-            try database.rememberPrincipal(created.record.principal, now: Date())
         }
         let issuer = try await TestIssuer.start()
         let clock = ShiftedClock()
