@@ -39,6 +39,7 @@ bash scripts/bench-smoke.sh
 
 echo "== MCP client test (the official MCP Python SDK against .build/debug/bedside's /mcp)"
 python3 Tests/mcp/mcp_client_test.py .build/debug/bedside
+python3 Tests/mcp/mcp_auth_test.py .build/debug/bedside
 
 echo "== OpenID provider check (the real glewlwyd the sign-in tests use, on loopback)"
 python3 Tests/oidc/check_provider.py

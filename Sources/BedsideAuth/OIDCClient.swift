@@ -95,6 +95,8 @@ public final class OIDCClient: Sendable {
         if let idToken { pairs.append(("id_token_hint", idToken)) }
         pairs.append(("client_id", configuration.clientID))
         pairs.append(("post_logout_redirect_uri", postLogoutRedirectURI))
+        // Some providers (Glewlwyd among them) send the browser back only when a state comes along.
+        pairs.append(("state", Secrets.hexID(byteCount: 16)))
         return FormEncoding.url(endpoint, pairs)
     }
 

@@ -145,6 +145,7 @@ import Testing
             #expect(query["id_token_hint"] == "the.id.token")
             #expect(query["client_id"] == "bedside")
             #expect(query["post_logout_redirect_uri"] == "https://bedside.example/")
+            #expect(query["state"]?.count == 32, "a state, which some providers need to send the browser back")
             let withoutHint = try Self.query(try #require(await oidc.logoutURL(idToken: nil, postLogoutRedirectURI: "/")))
             #expect(withoutHint["id_token_hint"] == nil)
             provider.update { $0.hasEndSession = false }

@@ -263,9 +263,7 @@ def check_audit_across_principals(bedside, one, auditor, importer, session, pati
           and {"patient_summary"} <= {r["tool"] for r in mine}, (status, answer))
     named = mine[0]["principal"] if mine else {}
     check("those records name the principal (issuer bedside:keys, the key's id and name)",
-          named.get("issuer") == "bedside:keys" and named.get("name") == "mcp-one" and named.get("subject"), named,
-          known_bug="an API key's principal is never recorded among the principals, so /audit?patient= gives "
-          "only its \"key\", without issuer, subject and name")
+          named.get("issuer") == "bedside:keys" and named.get("name") == "mcp-one" and named.get("subject"), named)
     status, own = get_json(f"{bedside.url}/sessions/mcp-{session}/audit", bearer=one)
     status2, seen = get_json(f"{bedside.url}/principals/{principal}/sessions/mcp-{session}/audit", bearer=auditor)
     check("an auditor reads the MCP session's audit under /principals/<key>/sessions/mcp-<id>/audit",
@@ -273,9 +271,7 @@ def check_audit_across_principals(bedside, one, auditor, importer, session, pati
     status, listed = get_json(f"{bedside.url}/principals", bearer=auditor)
     keys = [p["key"] for p in listed.get("principals", [])] if isinstance(listed, dict) else []
     check("GET /principals lists the API key's principal that used /mcp", status == 200 and principal in keys,
-          (status, listed), known_bug="GET /principals lists principals that signed in or sent a JWT, never an "
-          "API key's (the auth database's principal table gets no row for one), though the contract says "
-          "\"every principal that has signed in or used a key\"")
+          (status, listed))
     status, _ = get_json(f"{bedside.url}/principals", bearer=one)
     check("a clinician key may not list the principals (403)", status == 403, status)
 
@@ -283,9 +279,7 @@ def check_audit_across_principals(bedside, one, auditor, importer, session, pati
     status, _, _ = http("GET", f"{bedside.url}/patient/{patient}", headers={"Authorization": f"Bearer {one}"})
     _, answer = get_json(f"{bedside.url}/audit?patient={patient}", bearer=auditor)
     after = [r for r in answer.get("records", []) if r["principal"]["key"] == principal] if isinstance(answer, dict) else []
-    check("a GET /patient/<id> read shows in /audit?patient=", status == 200 and len(after) > before, (status, answer),
-          known_bug="GET /patient/{id} reads are not written to the access audit (contract: /audit?patient= "
-          "\"includes imports and GET /patient/{id} reads\")")
+    check("a GET /patient/<id> read shows in /audit?patient=", status == 200 and len(after) > before, (status, answer))
     imported = {"resourceType": "Patient", "id": "mcp-auth-imported", "name": [{"family": "Imported", "given": ["Ida"]}]}
     status, _, body = http("POST", f"{bedside.url}/patient", json.dumps(imported).encode(),
                            {"Authorization": f"Bearer {importer}", "Content-Type": "application/json"})
@@ -293,8 +287,7 @@ def check_audit_across_principals(bedside, one, auditor, importer, session, pati
     _, answer = get_json(f"{bedside.url}/audit?patient=mcp-auth-imported", bearer=auditor)
     check("the import shows in /audit?patient= under the importer's principal",
           isinstance(answer, dict) and [r for r in answer.get("records", []) if r["principal"]["name"] == "mcp-importer"],
-          answer, known_bug="imports (POST /patient) are not written to the access audit (contract: /audit?patient= "
-          "\"includes imports and GET /patient/{id} reads\")")
+          answer)
 
 
 def check_keys(bedside, one, two, importer, auditor):

@@ -126,6 +126,7 @@ public func buildApplication(
     let upgradeCheck = UpgradeCheck(origins: origins, authentication: authentication)
     var patients = PatientRoutes(records: dependencies.patients, origins: origins, maxImportBytes: configuration.maxImportBytes)
     patients.authentication = authentication
+    patients.audit = dependencies.audit
     var handler = ConnectionHandler(hub: hub, limits: configuration.connectionLimits)
     handler.watch = watch
     handler.activity = { credential in authentication.touch(credential) }

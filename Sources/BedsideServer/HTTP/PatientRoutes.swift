@@ -17,11 +17,17 @@ struct PatientRoutes: Sendable {
     let maxImportBytes: Int
     /// Imports need the importer role; reading a patient the clinician or auditor role (admin: both).
     var authentication: Authentication = .none
+    /// Where imports and reads are recorded, under the caller's session ``auditSessionID``.
+    var audit: (any AccessAudit)?
+
+    /// The session of the caller's own access audit that `POST /patient` and `GET /patient/{id}`
+    /// write to: `GET /sessions/http-patient/audit` reads it.
+    static let auditSessionID = "http-patient"
 
     func add(to router: Router<BasicRequestContext>) {
         router.post("/patient") { request, context in
             try origins.check(request, to: "import patients")
-            _ = try await authentication.require(request, anyOf: [.importer])
+            let caller = try await authentication.require(request, anyOf: [.importer])
             let records = try available()
             let started = ContinuousClock.now
             do {
@@ -37,6 +43,12 @@ struct PatientRoutes: Sendable {
                         "duration_ms": "\(Int((ContinuousClock.now - started).milliseconds))",
                     ]
                 )
+                try await record(
+                    tool: "import_patient",
+                    patientID: imported.patientID,
+                    resources: ["Patient/\(imported.patientID)"],
+                    caller: caller
+                )
                 return created(patientID: imported.patientID, counts: imported.counts)
             } catch let error as PatientImportError {
                 context.logger.info(
@@ -48,7 +60,7 @@ struct PatientRoutes: Sendable {
         }
 
         router.get("/patient/:id") { request, context in
-            _ = try await authentication.require(request, anyOf: [.clinician, .auditor])
+            let caller = try await authentication.require(request, anyOf: [.clinician, .auditor])
             let id = context.parameters.get("id") ?? ""
             guard PatientID.isValid(id) else {
                 throw APIError(.badRequest, .invalidPatientID, "A patient id is 1 to 64 characters of A-Z, a-z, 0-9, '-' or '.'.")
@@ -56,8 +68,26 @@ struct PatientRoutes: Sendable {
             guard let json = try await available().patient(id: id) else {
                 throw APIError(.notFound, .notFound, "Patient/\(id) is not stored here: import it with POST /patient.")
             }
+            try await record(tool: "read_patient", patientID: id, resources: ["Patient/\(id)"], caller: caller)
             return Response.json(json)
         }
+    }
+
+    /// Writes the import or read to the caller's access audit. Fails closed: a read that
+    /// cannot be audited is not answered.
+    private func record(tool: String, patientID: String, resources: [String], caller: Caller) async throws {
+        guard let audit, let session = SessionID(Self.auditSessionID, owner: caller.principal.key) else { return }
+        try await audit.record(
+            AccessRecord(
+                sessionID: session,
+                turnID: nil,
+                toolCallID: nil,
+                tool: tool,
+                patientIDs: [patientID],
+                resources: resources,
+                timeMicros: Timestamp.now().microseconds
+            )
+        )
     }
 
     private func available() throws(APIError) -> any PatientRecords {

@@ -1,6 +1,10 @@
 import BedsideCore
+import BedsideFHIR
+import BedsideServer
 import Foundation
 import Testing
+
+@testable import bedside
 
 /// Every route of the protocol document, tried as an attacker would: with no credential, with
 /// a forged one, and as another principal. Another principal's session must not show: not its
@@ -237,4 +241,29 @@ struct EchoEndpoint: MCPEndpoint {
     }
 
     func shutdown() async {}
+}
+
+/// Imports and reads of a patient over HTTP are in the caller's access audit and the patient audit.
+@Suite struct PatientAuditTests {
+    @Test func importsAndReadsAreAuditedWithTheirPrincipal() async throws {
+        let fhir = try FHIRStore.inMemory()
+        let rig = try await AuthRig.start(patients: FHIRPatientRecords(store: fhir, maxImportBytes: 32 << 20))
+        defer { Task { try? await rig.stop() } }
+        let patient = #"{"resourceType":"Patient","id":"audited-1","name":[{"family":"Audit","given":["Ada"]}]}"#
+        let imported = try await rig.request("POST", "/patient", as: "ivan", body: patient)
+        #expect(imported.status == 201, "\(imported.body)")
+        let read = try await rig.request("GET", "/patient/audited-1", as: "alice")
+        #expect(read.status == 200)
+        let own = try await rig.request("GET", "/sessions/http-patient/audit", as: "alice")
+        #expect(own.body.contains(#""tool":"read_patient""#) && own.body.contains("Patient/audited-1"), "\(own.body)")
+        let bobs = try await rig.request("GET", "/sessions/http-patient/audit", as: "bob")
+        #expect(!bobs.body.contains("audited-1"))
+        let all = try JSONValue.parse(try await rig.request("GET", "/audit?patient=audited-1", as: "audrey").body)
+        guard case .array(let records)? = all["records"] else { throw TestFailure("no records") }
+        #expect(records.map { $0["tool"]?.stringValue } == ["import_patient", "read_patient"])
+        #expect(records.map { $0["principal"]?["name"]?.stringValue } == ["ivan", "alice"])
+        // A read of a patient that is not there reads nothing and is not audited.
+        #expect(try await rig.request("GET", "/patient/missing-1", as: "alice").status == 404)
+        #expect(try await rig.request("GET", "/audit?patient=missing-1", as: "audrey").body.contains(#""records":[]"#))
+    }
 }
