@@ -37,12 +37,13 @@ extension AgentDriver {
     }
 }
 
-/// Waits (polling every 2 ms, for at most 5 s) until `condition` holds.
+/// Waits (polling every 2 ms, for at most 20 s: the whole suite runs in parallel on few cores)
+/// until `condition` holds.
 func waitUntil(_ condition: () -> Bool) async throws {
-    let deadline = ContinuousClock.now + .seconds(5)
+    let deadline = ContinuousClock.now + .seconds(20)
     while !condition() {
         guard ContinuousClock.now < deadline else {
-            Issue.record("the condition did not hold within 5 s")
+            Issue.record("the condition did not hold within 20 s")
             return
         }
         try await Task.sleep(for: .milliseconds(2))

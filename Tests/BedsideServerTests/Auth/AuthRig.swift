@@ -14,6 +14,9 @@ final class ShiftedClock: Sendable {
     func now() -> Date { Date().addingTimeInterval(offset.withLock { $0 }) }
 
     func advance(by seconds: TimeInterval) { offset.withLock { $0 += seconds } }
+
+    /// Makes the clock read `date` now.
+    func move(to date: Date) { offset.withLock { $0 = date.timeIntervalSinceNow } }
 }
 
 /// A live server with authentication on (API keys and bearer JWTs from an in-test issuer), its
