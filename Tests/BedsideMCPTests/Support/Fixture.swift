@@ -140,9 +140,22 @@ func runTurn(
         }
     }
     if let cancelAfter {
+        // Counted from the first tool call's start: on a busy machine the model round before it
+        // can take longer than `cancelAfter` itself.
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline, !events.withLock({ $0.contains(where: \.isToolCallStart) }) {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
         try? await Task.sleep(for: cancelAfter)
         turn.cancel()
     }
     let end = await turn.value
     return TurnRecord(events: events.withLock { $0 }, end: end)
+}
+
+extension AgentEvent {
+    var isToolCallStart: Bool {
+        if case .toolCallStarted = self { return true }
+        return false
+    }
 }
