@@ -20,10 +20,10 @@ import urllib.parse
 from axe_selenium_python import Axe
 from selenium.webdriver.common.keys import Keys
 
-from support import Provider, Server, browser, free_port, wait
+from support import BrowserTestCase, Provider, Server, browser, free_port, wait
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "oidc"))
-from login import sign_in, sign_out  # noqa: E402
+from login import login_page_offers, sign_in, sign_out  # noqa: E402
 
 SECRET = os.environ.get("BEDSIDE_OIDC_CLIENT_SECRET", "bedside-secret")
 NAMES = {"alice": "Alice Clinician", "bob": "Bob Clinician", "audrey": "Audrey Auditor", "ada": "Ada Admin"}
@@ -205,24 +205,11 @@ class SignInCase(unittest.TestCase):
         return driver.execute_script(
             "const e = document.getElementById(arguments[0]); return !!e && e.checkVisibility();", element_id)
 
-    @staticmethod
-    def status(driver):
-        return driver.execute_script("return document.querySelector('connection-status')?.dataset.state ?? null")
-
-    @staticmethod
-    def session_id(driver):
-        return driver.execute_script("return document.querySelector('bedside-app').dataset.sessionId")
-
-    @staticmethod
-    def messages(driver):
-        """[(role, text, seq)] as shown."""
-        return driver.execute_script(
-            "return [...document.querySelectorAll('chat-view li.message')].map(li => "
-            "[li.classList[1], li.querySelector('.bubble').textContent, li.dataset.seq])")
-
-    @staticmethod
-    def busy(driver):
-        return driver.execute_script("return document.querySelector('bedside-app').dataset.busy === 'true'")
+    # The page readers the other browser tests use.
+    status = staticmethod(BrowserTestCase.status)
+    session_id = staticmethod(BrowserTestCase.session_id)
+    messages = staticmethod(BrowserTestCase.messages)
+    busy = staticmethod(BrowserTestCase.busy)
 
     @staticmethod
     def sidebar(driver):
@@ -412,7 +399,7 @@ class SignInTests(SignInCase):
         self.assertIsNone(driver.get_cookie("bedside_session"), "the sign-in cookie was not cleared")
         # The provider's sign-in ended too: signing in again asks for the password.
         driver.find_element("id", "sign-in-link").click()
-        self.assertEqual(self.provider_login_offers(driver), "form")
+        self.assertEqual(login_page_offers(driver), "form")
 
     def test_1b_signing_out_at_the_provider_comes_back_to_bedside(self):
         driver = self.new_browser()
@@ -427,19 +414,6 @@ class SignInTests(SignInCase):
         self.assertTrue(back, f"the provider did not send the browser back to Bedside: at {driver.current_url}")
         wait(driver, lambda d: self.shown(d, "signed-out-view"), 10, "no signed-out view back at Bedside")
         self.assertEqual(self.fetch(driver, "/auth/me").status, 401)
-
-    def provider_login_offers(self, driver, seconds=15):
-        """What the provider's login page offers: "form" (username and password) or "continue"
-        (someone is still signed in there)."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if "/login.html" in driver.current_url:
-                if [e for e in driver.find_elements("id", "password") if e.is_displayed()]:
-                    return "form"
-                if [e for e in driver.find_elements("xpath", "//button[normalize-space(.)='Continue']") if e.is_displayed()]:
-                    return "continue"
-            time.sleep(0.05)
-        return f"nothing at {driver.current_url}"
 
     def test_2_bob_reaches_nothing_of_alice_by_her_session_id(self):
         self.bob_cannot_reach_alice_and_asks_himself()

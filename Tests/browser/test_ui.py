@@ -177,7 +177,11 @@ class AccessibilityTests(BrowserTestCase):
         # on its way, and Tab from the box reaches it past Send.
         patient = self.server.example_patient()
         question = f"Summarize {patient}" if patient else QUESTION
-        ActionChains(driver).send_keys(question).send_keys(Keys.ENTER).send_keys(Keys.TAB, Keys.TAB).perform()
+        ActionChains(driver).send_keys(question).send_keys(Keys.ENTER).perform()
+        # The page renders once per animation frame: keys sent before that frame would find Stop
+        # still disabled and skip it.
+        wait(driver, lambda d: d.execute_script("return document.querySelector('button.stop')?.disabled === false"))
+        ActionChains(driver).send_keys(Keys.TAB, Keys.TAB).perform()
         self.assertIn("stop", driver.switch_to.active_element.get_attribute("class"))
         ActionChains(driver).send_keys(Keys.ENTER).perform()
         self.wait_turn_ended(driver, 2)

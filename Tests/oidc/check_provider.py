@@ -34,7 +34,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from login import SignInFailed, sign_in, sign_out  # noqa: E402
+from login import SignInFailed, login_page_offers, sign_in, sign_out  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PROVIDER = os.path.join(ROOT, "scripts", "oidc-provider.sh")
@@ -386,10 +386,7 @@ def check_code_flow(results, discovery, jwks, party, driver, issuer):
         except SignInFailed as error:
             results.check("end_session, confirmed, returns to the post-logout URI with the state", False, error)
         driver.get(party.url + "/login")
-        try:
-            shown = _login_form_or_continue(driver)
-        except SignInFailed as error:
-            shown = str(error)
+        shown = login_page_offers(driver) or f"no login page at {driver.current_url}"
         results.check("after end_session the provider asks for the password again", shown == "form", shown)
 
     # Consent not given yet: bob withdraws his grant to the client through the provider's own
@@ -441,19 +438,6 @@ def provider_api_as(base, username, password, method, path, body):
         if status != 200:
             return status, None
     return status, (json.loads(text) if text.strip() else None)
-
-
-def _login_form_or_continue(driver, seconds=15):
-    """What the provider's login page offers: "form" (username and password) or "continue"."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if "/login.html" in driver.current_url:
-            if [e for e in driver.find_elements("id", "password") if e.is_displayed()]:
-                return "form"
-            if [e for e in driver.find_elements("xpath", "//button[normalize-space(.)='Continue']") if e.is_displayed()]:
-                return "continue"
-        time.sleep(0.05)
-    raise SignInFailed(f"no login page at {driver.current_url}")
 
 
 def check_client_credentials(results, discovery, jwks):

@@ -65,6 +65,20 @@ def _wait(driver, condition, seconds, what):
     raise SignInFailed(f"{what} within {seconds} s; at {driver.current_url} the page shows: {_page_text(driver)}")
 
 
+def login_page_offers(driver, seconds=15):
+    """What the provider's login page offers: "form" (username and password) or "continue"
+    (someone is still signed in there); None when no login page shows within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if "/login.html" in driver.current_url:
+            if _visible(driver, By.ID, "password"):
+                return "form"
+            if _button(driver, "Continue"):
+                return "continue"
+        time.sleep(0.05)
+    return None
+
+
 def sign_in(driver, username, password, timeout=20):
     _wait(driver, lambda: "/login.html" in driver.current_url, timeout,
           "the browser did not reach the provider's login page")
