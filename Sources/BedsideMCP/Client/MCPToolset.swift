@@ -2,6 +2,7 @@ public import AsyncHTTPClient
 public import BedsideCore
 public import Logging
 public import MCP
+import NIOCore
 public import Tracing
 
 /// The tools of every configured MCP server, offered to the agent as one ``Toolset``.
@@ -38,7 +39,12 @@ public final class MCPToolset: Toolset, ToolSourceStatusProvider {
         transports: [String: @Sendable () -> any MCP.Transport] = [:],
         logger: Logger
     ) {
-        let client = httpClient ?? HTTPClient(eventLoopGroupProvider: .singleton)
+        // The reconnect loop below retries with its own backoff, so a server that refuses the
+        // connection is reported at once rather than after the client's own retries.
+        var clientConfiguration = HTTPClient.Configuration()
+        clientConfiguration.connectionPool.retryConnectionEstablishment = false
+        clientConfiguration.timeout.connect = .seconds(10)
+        let client = httpClient ?? HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
         self.httpClient = client
         self.ownsHTTPClient = httpClient == nil
         let backoff = MCPServerConnection.Backoff(initial: reconnectDelay, maximum: maxReconnectDelay)
