@@ -24,13 +24,25 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case forbidden
     /// A sign-in with the OpenID provider did not complete (HTTP 400).
     case authFailed = "auth_failed"
+    /// The request's `Host` is not one this server answers to (HTTP 421); see `--allowed-hosts`.
+    case hostNotAllowed = "host_not_allowed"
+    /// A connection limit (total, per client address or per session) is reached: the socket is
+    /// closed with 1013 after this error, and `GET /ws` answers 429.
+    case tooManyConnections = "too_many_connections"
+    /// The principal (or client address) started its most turns this minute: the message is not
+    /// stored; `retry_after_ms` says when one may be sent.
+    case tooManyTurns = "too_many_turns"
+    /// Too many of a kind of request at once (imports, `/mcp` sessions): HTTP 429 with `Retry-After`.
+    case tooManyRequests = "too_many_requests"
+    /// An import would change another patient's records, or a shared resource it does not own.
+    case patientMismatch = "patient_mismatch"
 
     /// Whether the error answers one connection's own frame. Such errors go to that connection
     /// only, carry no `seq` and are not part of the session's history.
     public var isConnectionScoped: Bool {
         switch self {
         case .invalidJSON, .invalidMessage, .unsupportedFrame, .frameTooLarge, .sessionMismatch, .busy, .rateLimited,
-            .resumeGap:
+            .resumeGap, .tooManyConnections, .tooManyTurns:
             true
         default:
             false

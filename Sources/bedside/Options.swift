@@ -112,6 +112,16 @@ struct Options: ParsableArguments {
 
     @OptionGroup var identity: AuthOptions
 
+    @OptionGroup var perimeter: LimitOptions
+
+    @Option(help: "Most tokens one model response may generate (max_tokens). [env: BEDSIDE_MAX_OUTPUT_TOKENS] (default: 4096)")
+    var maxOutputTokens: Int?
+
+    @Option(
+        help: "Tool calls of one model response that run; the rest are answered as errors. [env: BEDSIDE_MAX_TOOL_CALLS_PER_RESPONSE] (default: 8)"
+    )
+    var maxToolCallsPerResponse: Int?
+
     struct Settings {
         var server: ServerConfiguration
         var databasePath: String
@@ -145,6 +155,10 @@ struct Options: ParsableArguments {
         var toolTimeout = Duration.seconds(30)
         var turnTimeout = Duration.seconds(300)
         var historyCharacters = 24_000
+        /// The output budget of one model request (`max_tokens`, or `max_completion_tokens`).
+        var maxOutputTokens = 4096
+        /// Tool calls of one model response that run; the extra ones are answered as errors.
+        var maxToolCallsPerResponse = 8
     }
 
     /// Applies flags, then `environment`, then defaults; throws a usage error for bad values.
@@ -185,6 +199,9 @@ struct Options: ParsableArguments {
         agent.toolTimeout = try positive(toolTimeout, "BEDSIDE_TOOL_TIMEOUT", environment).map { .seconds($0) } ?? agent.toolTimeout
         agent.turnTimeout = try positive(turnTimeout, "BEDSIDE_TURN_TIMEOUT", environment).map { .seconds($0) } ?? agent.turnTimeout
         agent.historyCharacters = try positive(historyChars, "BEDSIDE_HISTORY_CHARS", environment) ?? agent.historyCharacters
+        agent.maxOutputTokens = try positive(maxOutputTokens, "BEDSIDE_MAX_OUTPUT_TOKENS", environment) ?? agent.maxOutputTokens
+        agent.maxToolCallsPerResponse =
+            try positive(maxToolCallsPerResponse, "BEDSIDE_MAX_TOOL_CALLS_PER_RESPONSE", environment) ?? agent.maxToolCallsPerResponse
         var modelEnvironment = environment
         if let llm { modelEnvironment["BEDSIDE_LLM"] = llm }
         let choice: ModelChoice
@@ -227,6 +244,14 @@ struct Options: ParsableArguments {
             default: throw ValidationError("BEDSIDE_MCP_SERVER must be on or off, not '\(raw)'.")
             }
         }
+        try perimeter.apply(to: &server, environment: environment)
+        let auth = try identity.resolve(environment: environment, host: server.host)
+        // The host of the public URL is this server's, whatever interface it is bound to.
+        if let publicURL = auth.publicURL, let publicHost = URL(string: publicURL)?.host(percentEncoded: false),
+            !server.allowedHosts.contains(publicHost)
+        {
+            server.allowedHosts.append(publicHost)
+        }
         return Settings(
             server: server,
             databasePath: database ?? environment["BEDSIDE_DATABASE"] ?? "./bedside.sqlite",
@@ -238,7 +263,7 @@ struct Options: ParsableArguments {
             tracing: try TracingSettings.resolve(environment: environment, captureContentFlag: captureContent),
             mcpServers: mcpServers,
             serveMCP: serveMCP,
-            auth: try identity.resolve(environment: environment, host: server.host)
+            auth: auth
         )
     }
 

@@ -36,6 +36,17 @@ public struct ServerConfiguration: Sendable {
     /// `http://localhost:16686/trace/{trace_id}` for Jaeger); the web UI gets it from
     /// `GET /config.json`. `--trace-url`, `BEDSIDE_TRACE_URL`; default none (ids shown, no link).
     public var traceURL: String?
+    /// Host names (or addresses) a request's `Host` may name besides the bound address, loopback
+    /// names when bound to loopback, and the host of `--public-url`: what a deployment on
+    /// `0.0.0.0` or behind a proxy sets. `--allowed-hosts`, `BEDSIDE_ALLOWED_HOSTS`
+    /// (comma-separated); default none.
+    public var allowedHosts: [String]
+    /// Peers (addresses, or CIDR blocks such as `10.0.0.0/8`) whose `X-Forwarded-For` names the
+    /// client; from any other peer the header is ignored. `--trusted-proxies`,
+    /// `BEDSIDE_TRUSTED_PROXIES` (comma-separated); default none.
+    public var trustedProxies: [String]
+    /// Connection, rate, concurrency and timeout limits (``ServerLimits``).
+    public var limits: ServerLimits
 
     public init(
         host: String = "127.0.0.1",
@@ -48,8 +59,14 @@ public struct ServerConfiguration: Sendable {
         maxImportBytes: Int = ServerConfiguration.defaultMaxImportBytes,
         closeTimeout: Duration = .seconds(5),
         pingInterval: Duration = .seconds(30),
-        traceURL: String? = nil
+        traceURL: String? = nil,
+        allowedHosts: [String] = [],
+        trustedProxies: [String] = [],
+        limits: ServerLimits = ServerLimits()
     ) {
+        self.allowedHosts = allowedHosts
+        self.trustedProxies = trustedProxies
+        self.limits = limits
         self.host = host
         self.port = port
         self.allowedOrigins = allowedOrigins

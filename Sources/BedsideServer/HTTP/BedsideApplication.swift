@@ -118,6 +118,7 @@ public func buildApplication(
         runner: dependencies.runner,
         outboxCapacity: configuration.outboxCapacity,
         metrics: dependencies.metrics,
+        limits: configuration.limits,
         logger: dependencies.logger
     )
     let origins = OriginPolicy(allowed: configuration.allowedOrigins, listenHost: configuration.host)
@@ -127,6 +128,8 @@ public func buildApplication(
     var patients = PatientRoutes(records: dependencies.patients, origins: origins, maxImportBytes: configuration.maxImportBytes)
     patients.authentication = authentication
     patients.audit = dependencies.audit
+    patients.maxConcurrentImports = configuration.limits.maxConcurrentImports
+    patients.metrics = dependencies.metrics
     var handler = ConnectionHandler(hub: hub, limits: configuration.connectionLimits)
     handler.watch = watch
     handler.activity = { credential in authentication.touch(credential) }

@@ -19,6 +19,10 @@ struct PatientRoutes: Sendable {
     var authentication: Authentication = .none
     /// Where imports and reads are recorded, under the caller's session ``auditSessionID``.
     var audit: (any AccessAudit)?
+    /// Imports parsed at once; one more is answered 429 `too_many_requests`. 0: unlimited.
+    var maxConcurrentImports = 0
+    /// Where refused imports are counted (`bedside_limit_refusals_total{limit="concurrent_imports"}`).
+    var metrics: BedsideMetrics?
 
     /// The session of the caller's own access audit that `POST /patient` and `GET /patient/{id}`
     /// write to: `GET /sessions/http-patient/audit` reads it.

@@ -192,7 +192,10 @@ final class Session: Sendable {
     // MARK: Turns
 
     /// Handles an accepted `message` frame from `connection`.
-    func receiveMessage(content: String, clientMessageID: String?, from connection: Outbox) async {
+    ///
+    /// - Parameter rateKey: whose turns-per-minute budget the turn counts against: the
+    ///   principal's key when signed in, else the client address.
+    func receiveMessage(content: String, clientMessageID: String?, from connection: Outbox, rateKey: String? = nil) async {
         enum Decision {
             case started
             case duplicate(String)

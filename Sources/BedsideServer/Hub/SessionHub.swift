@@ -22,6 +22,8 @@ public final class SessionHub: Service, Sendable {
     let outboxCapacity: Int
     let serverVersion: String
     let metrics: BedsideMetrics
+    /// The turn limits: turns per minute per rate key, and turns running at once.
+    let limits: ServerLimits
     /// The per-user channel of `GET /sessions/updates`.
     let userChannel = UserChannel()
 
@@ -41,9 +43,11 @@ public final class SessionHub: Service, Sendable {
         outboxCapacity: Int = 4096,
         serverVersion: String = BedsideVersion.current,
         metrics: BedsideMetrics = BedsideMetrics(),
+        limits: ServerLimits = ServerLimits(),
         logger: Logger
     ) {
         self.metrics = metrics
+        self.limits = limits
         self.store = store
         self.runner = runner
         self.logger = logger

@@ -24,6 +24,7 @@ public final class BedsideMetrics: Sendable {
     private let droppedSpans: Counter
     private let exportFailures: Counter
     private let tracingEnabled: Gauge
+    private let limitRefusals: [LimitName: Counter]
 
     /// Delivery lag buckets: from well under a millisecond to seconds.
     static let lagBuckets: [Duration] = [
@@ -82,6 +83,17 @@ public final class BedsideMetrics: Sendable {
             )
         )
         tracingEnabled = registry.makeGauge(descriptor: Self.named("bedside_tracing_enabled", "1 when spans are exported over OTLP."))
+        var refusals: [LimitName: Counter] = [:]
+        for limit in LimitName.allCases {
+            refusals[limit] = registry.makeCounter(
+                descriptor: Self.named(
+                    "bedside_limit_refusals_total",
+                    "Requests, frames, connections and tool calls a limit refused, delayed or ended, by limit."
+                ),
+                labels: [("limit", limit.rawValue)]
+            )
+        }
+        limitRefusals = refusals
     }
 
     /// A metric's full name and help text (no unit appended: the names already end in it).
@@ -113,6 +125,11 @@ public final class BedsideMetrics: Sendable {
     func updateGauges(openConnections: Int, sessions: Int) {
         self.openConnections.set(to: Double(openConnections))
         self.sessions.set(to: Double(sessions))
+    }
+
+    /// Counts one time `limit` refused, delayed (`concurrent_turns`) or ended something.
+    public func limitReached(_ limit: LimitName, count: Int = 1) {
+        limitRefusals[limit]?.increment(by: Int64(count))
     }
 
     // MARK: Turns and the agent
