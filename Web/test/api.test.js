@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Api, ApiError } from "../public/lib/api.js";
+import { Api, ApiError, retryAfterHeader } from "../public/lib/api.js";
 
 /** A fetch double that records each request and answers from a table of routes. */
 function fakeServer(routes) {
@@ -10,8 +10,8 @@ function fakeServer(routes) {
     const answer = routes[`${init.method} ${path}`];
     if (answer === undefined) return new Response(JSON.stringify({ error: "no route", code: "not_found" }), { status: 404 });
     if (answer instanceof Error) throw answer;
-    const [status, body, type = "application/json"] = answer;
-    return new Response(body === null ? null : typeof body === "string" ? body : JSON.stringify(body), { status, headers: { "Content-Type": type } });
+    const [status, body, type = "application/json", headers = {}] = answer;
+    return new Response(body === null ? null : typeof body === "string" ? body : JSON.stringify(body), { status, headers: { "Content-Type": type, ...headers } });
   };
   return { api: new Api({ fetch }), requests };
 }
@@ -79,4 +79,39 @@ test("failures carry the status and the server's code", async () => {
   await assert.rejects(api.deleteSession("demo-session-1"), (e) => e.status === 403 && e.code === "forbidden");
   await assert.rejects(api.audit("demo-session-1"), (e) => e.code === "invalid_response");
   assert.deepEqual((await api.config()).auth.modes, ["none"]);
+});
+
+test("429 with Retry-After and an OperationOutcome, 421 host_not_allowed: the server's words and the wait", async () => {
+  const outcome = {
+    resourceType: "OperationOutcome",
+    issue: [{ severity: "error", code: "throttled", diagnostics: "Too many imports at once: at most 2." }, { severity: "information", code: "informational", details: { text: "Retry later." } }, { severity: "error" }],
+  };
+  const { api } = fakeServer({
+    "GET /sessions?limit=50": [429, outcome, "application/fhir+json", { "Retry-After": "12" }],
+    "GET /sessions/demo-session-1/audit": [421, { error: "The Host header evil.test is not one this server answers to.", code: "host_not_allowed" }],
+    "PATCH /sessions/demo-session-1": [429, { error: "Too many requests.", code: "too_many_requests" }, "application/json", { "Retry-After": "90" }],
+    "DELETE /sessions/demo-session-1": [429, "", "text/plain"],
+    "GET /config.json": [429, { resourceType: "OperationOutcome", issue: [] }, "application/fhir+json", { "Retry-After": "soon" }],
+  });
+  await assert.rejects(api.listSessions(), (e) => {
+    assert.equal(e.status, 429);
+    assert.equal(e.code, "too_many_requests");
+    assert.equal(e.retryAfterMs, 12000);
+    assert.equal(e.message, "Too many imports at once: at most 2. Retry later. Try again in 12 s.");
+    return true;
+  });
+  await assert.rejects(api.audit("demo-session-1"), (e) =>
+    e.status === 421 && e.code === "host_not_allowed" && e.retryAfterMs === null && e.message === "The Host header evil.test is not one this server answers to.");
+  await assert.rejects(api.renameSession("demo-session-1", "x"), (e) => e.message === "Too many requests. Try again in 1 min 30 s." && e.retryAfterMs === 90000);
+  await assert.rejects(api.deleteSession("demo-session-1"), (e) => e.code === "too_many_requests" && e.message === "The server has too many requests from you just now.");
+  await assert.rejects(api.config(), (e) => e.retryAfterMs === null && e.message === "The server has too many requests from you just now.");
+});
+
+test("Retry-After as seconds or an HTTP date", () => {
+  const now = Date.UTC(2026, 10, 25, 9, 0, 0);
+  assert.equal(retryAfterHeader("0", now), 0);
+  assert.equal(retryAfterHeader(" 30 ", now), 30000);
+  assert.equal(retryAfterHeader("Wed, 25 Nov 2026 09:00:45 GMT", now), 45000);
+  assert.equal(retryAfterHeader("Wed, 25 Nov 2026 08:00:00 GMT", now), 0, "a date past is now");
+  for (const bad of [null, undefined, "", "-5", "1.5", "later", "99999999999"]) assert.equal(retryAfterHeader(bad, now), null, String(bad));
 });

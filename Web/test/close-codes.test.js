@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CREDENTIAL_ENDED, SESSION_DELETED, closeNotice, finalClose, signedOutMessage } from "../public/lib/close-codes.js";
+import { CREDENTIAL_ENDED, SESSION_DELETED, TOO_MANY_CONNECTIONS, closeNotice, finalClose, isConnectionLimit, signedOutMessage } from "../public/lib/close-codes.js";
 
 test("only 4401 and 4404 end a connection for good", () => {
   assert.deepEqual(finalClose(4401, "session_expired"), { code: 4401, reason: "session_expired", kind: "credential" });
@@ -32,4 +32,13 @@ test("the notice of an ended connection", () => {
   });
   assert.deepEqual(closeNotice(finalClose(4401, "session_expired")), { kind: "signed_out", title: "Signed out", message: "Your sign-in expired." });
   assert.equal(closeNotice(null).message, "You are signed out.");
+});
+
+test("4429 too_many_connections is a connection limit, retried slowly rather than ended", () => {
+  assert.equal(TOO_MANY_CONNECTIONS, 4429);
+  assert.equal(isConnectionLimit(4429, "too_many_connections"), true);
+  assert.equal(isConnectionLimit(4429, ""), true);
+  assert.equal(isConnectionLimit(1006, "too_many_connections"), true);
+  assert.equal(isConnectionLimit(1008, "rate_limited"), false);
+  assert.equal(finalClose(4429, "too_many_connections"), null, "not final: it reconnects");
 });

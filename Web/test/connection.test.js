@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Connection, newId } from "../public/lib/connection.js";
+import { Connection, newId, STABLE_MS } from "../public/lib/connection.js";
 
 /** A WebSocket double: the test opens it, feeds it server events and drops it. */
 class FakeSocket {
@@ -127,7 +127,10 @@ test("reconnects with backoff and resumes from the newest seq", () => {
   assert.equal(h.connection.status.state, "connected");
   h.socket().receive({ type: "turn", seq: 3, turn_id: "t1", status: "completed" });
   assert.deepEqual(h.events.filter((e) => e.seq).map((e) => e.seq), [1, 2, 3]);
-  // success resets the schedule
+  // a connection that stays open STABLE_MS resets the schedule
+  const stable = h.timers.filter((t) => !t.done);
+  assert.deepEqual(stable.map((t) => t.ms), [STABLE_MS]);
+  h.fire();
   h.socket().drop();
   assert.equal(h.connection.status.attempt, 1);
   assert.equal(h.connection.status.retryInMs, 250);
@@ -135,6 +138,21 @@ test("reconnects with backoff and resumes from the newest seq", () => {
     h.statuses.map((s) => `${s.state}${s.attempt || ""}`),
     ["connecting", "connected", "reconnecting1", "reconnecting2", "connected", "reconnecting1"],
   );
+});
+
+test("a connection dropped soon after it opened does not reset the backoff: no hot loop", () => {
+  const h = harness({ random: () => 0.5 });
+  h.connection.start();
+  h.socket().open();
+  h.socket().drop();
+  for (let attempt = 2; attempt <= 6; attempt += 1) {
+    h.fire();
+    h.socket().open(); // greeted, then dropped at once (an overflow, a failing replay)
+    h.socket().drop();
+    assert.equal(h.connection.status.attempt, attempt);
+  }
+  assert.equal(h.connection.status.retryInMs, 8_000, "0.5 s × 2^5 × 0.5");
+  assert.equal(h.timers.filter((t) => !t.done).length, 1, "only the retry is pending: the stability timers were cleared");
 });
 
 test("an unacknowledged message is resent with the same client_message_id", () => {
@@ -267,7 +285,7 @@ for (const reason of ["signed_out", "session_expired", "credential_revoked", "to
     assert.deepEqual(h.ends, [{ code: 4401, reason, kind: "credential" }]);
     assert.deepEqual(h.connection.ended, { code: 4401, reason, kind: "credential" });
     assert.equal(h.connection.status.state, "disconnected");
-    assert.equal(h.timers.length, 0, "no backoff timer: not a blind reconnect loop");
+    assert.equal(h.timers.filter((t) => !t.done).length, 0, "no backoff timer: not a blind reconnect loop");
     h.connection.retryNow();
     assert.equal(h.sockets.length, 1, "retryNow does not reopen an ended connection");
     assert.deepEqual(h.statuses.map((st) => st.state), ["connecting", "connected", "disconnected"]);
@@ -306,7 +324,7 @@ test("4404 session_deleted ends the connection without a retry", () => {
   h.socket().serverClose(4404, "session_deleted");
   assert.deepEqual(h.ends, [{ code: 4404, reason: "session_deleted", kind: "deleted" }]);
   assert.equal(h.connection.status.state, "disconnected");
-  assert.equal(h.timers.length, 0);
+  assert.equal(h.timers.filter((t) => !t.done).length, 0);
   assert.equal(h.sockets.length, 1);
 });
 
@@ -349,4 +367,124 @@ test("a message kept over a sign-in is sent first under its own id", () => {
   h.socket().receive(user(5, "kept-1", "kept"));
   assert.equal(h.connection.unacknowledged, null);
   assert.equal(harness({ unacknowledged: { content: 3 } }).connection.unacknowledged, null, "a broken one is ignored");
+});
+
+const tooManyConnections = { type: "error", session_id: "s-test-001", timestamp: "2026-11-25T09:12:04.010233Z", error: "Too many open connections from this address.", code: "too_many_connections" };
+
+test("4429 too_many_connections: retried on the slow schedule (2 s doubling to 60 s), never in a hot loop", () => {
+  const h = harness({ random: () => 0 }); // the shortest delays jitter allows
+  h.connection.start();
+  const delays = [];
+  for (let i = 0; i < 8; i += 1) {
+    h.socket().readyState = 1; // the upgrade succeeded; the server refuses the socket at once
+    h.socket().receive(tooManyConnections);
+    h.socket().serverClose(4429, "too_many_connections");
+    assert.equal(h.connection.status.state, "reconnecting");
+    assert.equal(h.connection.status.reason, "too_many_connections");
+    assert.equal(h.connection.status.attempt, i + 1);
+    delays.push(h.connection.status.retryInMs);
+    h.fire();
+  }
+  assert.deepEqual(delays, [1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
+  assert.equal(h.sockets.length, 9, "one socket per scheduled retry, none in between");
+  assert.deepEqual(h.ends, [], "not a final close: the page keeps trying");
+  assert.equal(h.events.filter((e) => e.code === "too_many_connections").length, 8, "the page sees the server's words");
+});
+
+test("a 4429 close without the error before it is a connection limit too; a later drop uses the quick schedule", () => {
+  const h = harness({ random: () => 0.5 });
+  h.connection.start();
+  h.socket().serverClose(4429, "");
+  assert.equal(h.connection.status.reason, "too_many_connections");
+  assert.equal(h.connection.status.retryInMs, 1500);
+  h.fire();
+  h.socket().drop(); // the server is away now: an ordinary drop
+  assert.equal(h.connection.status.reason, null);
+  assert.equal(h.connection.status.retryInMs, 250);
+});
+
+test("after 4429 the slow schedule starts over only once a connection stayed open", () => {
+  const h = harness({ random: () => 0 });
+  h.connection.start();
+  h.socket().serverClose(4429, "too_many_connections");
+  h.fire();
+  h.socket().serverClose(4429, "too_many_connections");
+  assert.equal(h.connection.status.retryInMs, 2000);
+  h.fire();
+  h.socket().open(); // accepted, but closed again before it counted as stable
+  h.socket().serverClose(4429, "too_many_connections");
+  assert.equal(h.connection.status.retryInMs, 4000, "still growing");
+  h.fire();
+  h.socket().open();
+  h.fire(); // STABLE_MS later
+  assert.equal(h.connection.status.state, "connected");
+  h.socket().serverClose(4429, "too_many_connections");
+  assert.equal(h.connection.status.attempt, 1);
+  assert.equal(h.connection.status.retryInMs, 1000, "back to the start");
+  h.connection.close();
+  assert.equal(h.connection.status.reason, null);
+});
+
+test("too_many_turns frees the message slot; the same text goes out again under the same id", () => {
+  const h = harness();
+  h.connection.start();
+  h.socket().open();
+  assert.equal(h.connection.send("What changed in Maria's labs?"), "c-1");
+  h.socket().receive({ type: "error", session_id: "s-test-001", error: "Too many turns at once.", code: "too_many_turns", retry_after_ms: 12000 });
+  assert.equal(h.connection.unacknowledged, null, "not accepted: nothing is resent by itself");
+  assert.equal(h.events.at(-1).retry_after_ms, 12000);
+  h.socket().drop();
+  h.fire();
+  h.socket().open();
+  assert.deepEqual(h.socket().sent, [], "a refused message is not resent on reconnection");
+  assert.equal(h.connection.send("What changed in Maria's labs?"), "c-1", "the resend reuses the id");
+  h.socket().receive(user(1, "c-1", "What changed in Maria's labs?"));
+  assert.equal(h.connection.send("Something else"), "c-2");
+});
+
+test("rate_limited on an open connection frees the message slot; the connection stays", () => {
+  const h = harness();
+  h.connection.start();
+  h.socket().open();
+  assert.equal(h.connection.send("fast"), "c-1");
+  h.socket().receive({ type: "error", session_id: "s-test-001", error: "Too many frames per second.", code: "rate_limited" });
+  assert.equal(h.connection.unacknowledged, null);
+  assert.equal(h.connection.status.state, "connected");
+  assert.equal(h.sockets.length, 1);
+  assert.equal(h.connection.send("typed anew"), "c-2", "other text: a new id");
+  h.socket().receive({ type: "error", session_id: "s-test-001", error: "Too many frames per second.", code: "rate_limited" });
+  assert.equal(h.connection.send("typed anew"), "c-2");
+  // rate_limited with nothing unacknowledged (a dropped cancel) changes nothing
+  h.socket().receive(user(1, "c-2", "typed anew"));
+  h.socket().receive({ type: "error", session_id: "s-test-001", error: "Too many frames per second.", code: "rate_limited" });
+  assert.equal(h.connection.send("next"), "c-3");
+});
+
+test("cancel reaches the server while the turn waits in the queue", () => {
+  const h = harness();
+  h.connection.start();
+  h.socket().open();
+  h.connection.send("queued question");
+  h.socket().receive(user(1, "c-1", "queued question"));
+  h.socket().receive({ type: "queued", session_id: "s-test-001", seq: 2, turn_id: "t1", position: 2 });
+  h.connection.cancel();
+  assert.deepEqual(h.socket().sent.at(-1), { type: "cancel", session_id: "s-test-001" });
+  h.socket().receive({ type: "turn", session_id: "s-test-001", seq: 3, turn_id: "t1", status: "cancelled", reason: "cancelled_by_user" });
+  assert.deepEqual(h.events.filter((e) => e.seq).map((e) => e.type), ["user", "queued", "turn"]);
+});
+
+test("retryNow while a retry is still connecting closes that socket and hears nothing more from it", () => {
+  const h = harness();
+  h.connection.start();
+  h.socket().open();
+  h.socket().drop();
+  h.fire(); // the retry's socket is still connecting…
+  const stale = h.socket();
+  h.connection.retryNow(); // …and the user asks again
+  assert.equal(stale.closedWith, 1000);
+  assert.equal(h.sockets.length, 3);
+  stale.receive(tooManyConnections); // late words from the old socket change nothing
+  h.socket().serverClose(1006, "");
+  assert.equal(h.connection.status.reason, null, "the old socket's refusal is not this one's");
+  assert.equal(h.events.filter((e) => e.code === "too_many_connections").length, 0);
 });

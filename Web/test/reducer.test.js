@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { initialState, reduce, reduceAll, turnTotals, sessionTotals, spanDuration, timeOf } from "../public/lib/reducer.js";
+import { initialState, reduce, reduceAll, turnActive, turnTotals, sessionTotals, spanDuration, timeOf } from "../public/lib/reducer.js";
 
 const fixture = (name) =>
   readFileSync(new URL(`fixtures/${name}`, import.meta.url), "utf8")
@@ -117,7 +117,7 @@ test("session errors join the conversation; connection errors become a notice", 
   assert.equal(state.pending.length, 1);
   state = reduce(state, { type: "error", session_id: "s", error: "A turn is already running", code: "busy" });
   assert.deepEqual(state.pending, []);
-  assert.deepEqual(state.notice, { code: "busy", message: "A turn is already running" });
+  assert.deepEqual(state.notice, { code: "busy", message: "A turn is already running", retryAfterMs: null, receivedAt: null, refusedMessage: true });
   state = reduce(state, { type: "error", error: "gap", code: "resume_gap" });
   assert.equal(state.notice.code, "resume_gap");
   state = reduce(state, { type: "client/pending", client_message_id: "c-3", content: "x" });
@@ -216,4 +216,70 @@ test("a tool from an MCP server keeps the server's name; built-in tools have non
     ev(4, "tool_result", { tool_call_id: "c", tool_name: "files__read_file", server: "files", result: "x", duration_ms: 3, is_error: false }, 20),
   ]);
   assert.deepEqual(state.turns[0].spans.map((s) => s.server), ["aidbox", null, "files"]);
+});
+
+test("queued: the turn waits with its position, then starts; the wait is a turn under way", () => {
+  let state = reduceAll(initialState(), [
+    { type: "client/pending", client_message_id: "c-1", content: "q" },
+    ev(1, "user", { content: "q", client_message_id: "c-1" }),
+  ]);
+  assert.equal(turnActive(state), false);
+  state = reduce(state, ev(2, "queued", { position: 2 }));
+  assert.deepEqual(state.queued, { turnId: T, position: 2 });
+  assert.equal(state.runningTurnId, null);
+  assert.equal(turnActive(state), true, "Stop applies while it waits");
+  state = reduce(state, ev(3, "queued", { position: 1 }));
+  assert.deepEqual(state.queued, { turnId: T, position: 1 });
+  state = reduce(state, ev(4, "turn", { status: "started" }));
+  assert.equal(state.queued, null);
+  assert.equal(state.runningTurnId, T);
+  assert.equal(turnActive(state), true);
+  state = reduce(state, ev(5, "turn", { status: "completed", duration_ms: 5 }));
+  assert.equal(turnActive(state), false);
+});
+
+test("a turn cancelled while queued ends without ever starting", () => {
+  const state = reduceAll(initialState(), [
+    ev(1, "user", { content: "q", client_message_id: "c-1" }),
+    ev(2, "queued", { position: 3 }),
+    ev(3, "turn", { status: "cancelled", reason: "cancelled_by_user", duration_ms: 0 }),
+  ]);
+  assert.equal(state.queued, null);
+  assert.equal(state.runningTurnId, null);
+  assert.equal(turnActive(state), false, "Send is usable again");
+  assert.deepEqual(state.turns.map((t) => [t.status, t.start]), [["cancelled", null]]);
+  // the `turn` of another turn does not clear this one's wait
+  const other = reduceAll(initialState(), [
+    ev(1, "queued", { position: 1 }),
+    { ...ev(2, "turn", { status: "failed" }), turn_id: "another" },
+  ]);
+  assert.deepEqual(other.queued, { turnId: T, position: 1 });
+  assert.equal(reduce(initialState(), ev(1, "queued", { position: "x" })).queued.position, null);
+});
+
+test("too_many_turns and rate_limited refuse the pending message; the notice keeps the wait", () => {
+  const pending = reduce(initialState(), { type: "client/pending", client_message_id: "c-1", content: "hello" });
+  const refused = reduce(pending, { type: "error", session_id: "s", timestamp: at(0), error: "Too many turns: 30 a minute.", code: "too_many_turns", retry_after_ms: 12000 });
+  assert.deepEqual(refused.pending, []);
+  assert.deepEqual(refused.notice, { code: "too_many_turns", message: "Too many turns: 30 a minute.", retryAfterMs: 12000, receivedAt: Date.parse(at(0)), refusedMessage: true });
+  const fast = reduce(pending, { type: "error", session_id: "s", error: "Slow down.", code: "rate_limited" });
+  assert.deepEqual(fast.pending, []);
+  assert.equal(fast.notice.refusedMessage, true);
+  const nothing = reduce(initialState(), { type: "error", session_id: "s", error: "Slow down.", code: "rate_limited", retry_after_ms: -5 });
+  assert.equal(nothing.notice.refusedMessage, false);
+  assert.equal(nothing.notice.retryAfterMs, null);
+  const other = reduce(pending, { type: "error", session_id: "s", error: "bad", code: "invalid_message" });
+  assert.equal(other.pending.length, 1, "other connection errors leave the message waiting");
+  // the accepted message clears the notice
+  assert.equal(reduce(refused, ev(1, "user", { content: "hello", client_message_id: "c-2" })).notice, null);
+});
+
+test("too_many_connections is a notice until a socket is taken again", () => {
+  let state = reduce(initialState(), { type: "error", session_id: "s", error: "Too many open connections.", code: "too_many_connections" });
+  assert.equal(state.notice.code, "too_many_connections");
+  state = reduce(state, { type: "connection", latest_seq: 0, server_version: "0.1.0" });
+  assert.equal(state.notice, null);
+  const busy = reduce(initialState(), { type: "error", error: "busy", code: "busy" });
+  const connected = reduce(busy, { type: "connection", latest_seq: null });
+  assert.equal(connected, busy, "other notices stay; nothing changed");
 });

@@ -1,11 +1,19 @@
-// The WebSocket close codes a reconnect cannot fix, and what the page says about them.
+// The WebSocket close codes a plain reconnect cannot fix, and what the page says about them.
 //
 // 4401: the credential behind the socket ended (sign-out, an expired or revoked sign-in, an
 // expired token); reconnecting with it again would be refused, so the page asks /auth/me
 // instead. 4404: the conversation was deleted; reconnecting would open a new, empty one.
+// 4429: the server refused the socket because a connection limit is reached (in total, per
+// address, per session); it is retried, but slowly (lib/backoff.js LIMIT_BACKOFF).
 
 export const CREDENTIAL_ENDED = 4401;
 export const SESSION_DELETED = 4404;
+export const TOO_MANY_CONNECTIONS = 4429;
+
+/** Whether a close (or the connection-scoped error before it) says a connection limit is reached. */
+export function isConnectionLimit(code, reason = null) {
+  return code === TOO_MANY_CONNECTIONS || reason === "too_many_connections";
+}
 
 const CREDENTIAL_MESSAGES = {
   signed_out: "You signed out.",

@@ -3,15 +3,25 @@
 // drops events it already has, so the page sees every event of the session exactly once.
 // Two closes end it instead of a retry (lib/close-codes.js): 4401, the credential ended, and
 // 4404, the conversation was deleted; `start()` afterwards resumes from the same seq and
-// resends the same unacknowledged message.
+// resends the same unacknowledged message. A socket refused for a connection limit (error
+// `too_many_connections`, close 4429) is retried on the slower LIMIT_BACKOFF schedule, and
+// either schedule starts over only once a connection has stayed open for STABLE_MS, so a
+// server that keeps refusing or dropping sockets is never asked in a hot loop.
+//
+// A message refused with `busy`, `too_many_turns` or `rate_limited` (lib/errors.js) frees the
+// message slot; sending the same text again reuses its client_message_id.
 //
 // Everything it touches in the outside world (WebSocket, timers, clock, randomness, ids) is
 // injected, so the tests drive it with a fake socket and a fake clock.
 
-import { Backoff } from "./backoff.js";
-import { finalClose } from "./close-codes.js";
+import { Backoff, LIMIT_BACKOFF } from "./backoff.js";
+import { finalClose, isConnectionLimit } from "./close-codes.js";
+import { REFUSING_CODES, TOO_MANY_CONNECTIONS } from "./errors.js";
 
 const OPEN = 1;
+
+/** How long a connection must stay open before the backoff schedules start over. */
+export const STABLE_MS = 10_000;
 
 /** A fresh id for a message: random, valid as a client_message_id. */
 export function newId() {
@@ -25,7 +35,8 @@ export function newId() {
  * connection.start(); connection.send("question"); connection.cancel(); connection.close();
  *
  * Status values given to `onStatus`: {state: "connecting" | "connected" | "reconnecting" |
- * "disconnected", attempt, retryInMs, retryAt}.
+ * "disconnected", attempt, retryInMs, retryAt, reason}; reason is "too_many_connections" while
+ * retrying after the server refused the socket for a connection limit, else null.
  *
  * `onEnd({code, reason, kind})` is called when the server closed the socket with 4401 (kind
  * "credential") or 4404 (kind "deleted"): the connection then stays disconnected. A message
@@ -44,14 +55,18 @@ export class Connection {
   #onStatus;
   #onEnd;
   #backoff;
+  #limitBackoff;
   #socket = null;
   #timer = null;
+  #stableTimer = null; // resets the backoff once the connection has stayed open
+  #limited = false; // this socket was refused for a connection limit
+  #refused = null; // the last message frame the server refused, for its client_message_id
   #closed = false;
   #lastSeq;
   #unacked = null; // the message frame sent (or to send) and not yet seen as a `user` event
   #cancelWanted = false;
   #ended = null; // {code, reason, kind} after a 4401 or 4404 close
-  #status = { state: "disconnected", attempt: 0, retryInMs: null, retryAt: null };
+  #status = { state: "disconnected", attempt: 0, retryInMs: null, retryAt: null, reason: null };
 
   constructor({
     url,
@@ -80,6 +95,7 @@ export class Connection {
     this.#now = now;
     this.#newId = makeId;
     this.#backoff = new Backoff({ random });
+    this.#limitBackoff = new Backoff({ random, ...LIMIT_BACKOFF });
     if (typeof unacknowledged?.content === "string" && typeof unacknowledged.client_message_id === "string") {
       this.#unacked = { type: "message", session_id: sessionId, content: unacknowledged.content, client_message_id: unacknowledged.client_message_id };
     }
@@ -116,10 +132,15 @@ export class Connection {
     this.#open(false);
   }
 
-  /** Sends a message; returns its client_message_id, or null while another one is unacknowledged. */
+  /**
+   * Sends a message; returns its client_message_id, or null while another one is unacknowledged.
+   * The text of the message the server last refused goes out under that message's id again.
+   */
   send(content) {
     if (this.#unacked) return null;
-    const frame = { type: "message", session_id: this.#sessionId, content, client_message_id: this.#newId() };
+    const id = this.#refused?.content === content ? this.#refused.client_message_id : this.#newId();
+    this.#refused = null;
+    const frame = { type: "message", session_id: this.#sessionId, content, client_message_id: id };
     this.#unacked = frame;
     this.#write(frame); // if the socket is down it goes out after the next connection event
     return frame.client_message_id;
@@ -135,6 +156,7 @@ export class Connection {
     if (this.#closed || this.#status.state !== "reconnecting") return;
     this.#clearTimeout(this.#timer);
     this.#timer = null;
+    this.#drop(); // a retry still connecting gives way to this one
     this.#open(true);
   }
 
@@ -143,18 +165,15 @@ export class Connection {
     this.#closed = true;
     this.#clearTimeout(this.#timer);
     this.#timer = null;
-    const socket = this.#socket;
-    this.#socket = null;
-    if (socket) {
-      socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
-      socket.close(1000);
-    }
-    this.#setStatus({ state: "disconnected", attempt: 0, retryInMs: null, retryAt: null });
+    this.#clearStable();
+    this.#drop();
+    this.#setStatus({ state: "disconnected", attempt: 0, retryInMs: null, retryAt: null, reason: null });
   }
 
   #open(isRetry) {
     const query = `session_id=${encodeURIComponent(this.#sessionId)}&last_seq=${this.#lastSeq}`;
-    if (!isRetry) this.#setStatus({ state: "connecting", attempt: 0, retryInMs: null, retryAt: null });
+    if (!isRetry) this.#setStatus({ state: "connecting", attempt: 0, retryInMs: null, retryAt: null, reason: null });
+    this.#limited = false;
     let socket;
     try {
       socket = new this.#WebSocket(`${this.#url}/ws?${query}`);
@@ -163,32 +182,38 @@ export class Connection {
       return;
     }
     this.#socket = socket;
-    socket.onmessage = (message) => this.#receive(message.data);
+    socket.onmessage = (message) => {
+      if (this.#socket === socket) this.#receive(message.data);
+    };
     socket.onclose = (event) => {
       if (this.#socket !== socket) return;
       this.#socket = null;
+      this.#clearStable(); // it did not stay open long enough to count as a success
       const end = finalClose(event?.code, event?.reason);
       if (end && !this.#closed) {
         // Retrying would be refused (signed out) or would open a new, empty conversation.
         this.#closed = true;
         this.#ended = end;
-        this.#setStatus({ state: "disconnected", attempt: 0, retryInMs: null, retryAt: null });
+        this.#setStatus({ state: "disconnected", attempt: 0, retryInMs: null, retryAt: null, reason: null });
         this.#onEnd(end);
         return;
       }
+      const limited = this.#limited || isConnectionLimit(event?.code, event?.reason);
       this.#status = { ...this.#status, state: "connecting" };
-      if (!this.#closed) this.#scheduleRetry();
+      if (!this.#closed) this.#scheduleRetry(limited);
     };
     socket.onerror = () => {}; // a close event always follows
   }
 
-  #scheduleRetry() {
-    const delay = this.#backoff.next();
+  #scheduleRetry(limited = false) {
+    const backoff = limited ? this.#limitBackoff : this.#backoff;
+    const delay = backoff.next();
     this.#setStatus({
       state: "reconnecting",
-      attempt: this.#backoff.attempt,
+      attempt: backoff.attempt,
       retryInMs: delay,
       retryAt: this.#now() + delay,
+      reason: limited ? TOO_MANY_CONNECTIONS : null,
     });
     this.#timer = this.#setTimeout(() => {
       this.#timer = null;
@@ -205,8 +230,13 @@ export class Connection {
     }
     if (!event || typeof event !== "object") return;
     if (event.type === "connection") {
-      this.#backoff.reset();
-      this.#setStatus({ state: "connected", attempt: 0, retryInMs: null, retryAt: null });
+      this.#clearStable();
+      this.#stableTimer = this.#setTimeout(() => {
+        this.#stableTimer = null;
+        this.#backoff.reset();
+        this.#limitBackoff.reset();
+      }, STABLE_MS);
+      this.#setStatus({ state: "connected", attempt: 0, retryInMs: null, retryAt: null, reason: null });
       this.#onEvent(event);
       if (this.#unacked) this.#write(this.#unacked); // same client_message_id: never run twice
       if (this.#cancelWanted) this.cancel();
@@ -218,10 +248,28 @@ export class Connection {
       if (event.type === "user" && this.#unacked && event.client_message_id === this.#unacked.client_message_id) {
         this.#unacked = null;
       }
-    } else if (event.type === "error" && event.code === "busy") {
-      this.#unacked = null; // refused and not consumed: the page may offer it again
+    } else if (event.type === "error" && REFUSING_CODES.has(event.code)) {
+      // Refused (or, for rate_limited, perhaps dropped) and not run: the page offers it again.
+      if (this.#unacked) this.#refused = this.#unacked;
+      this.#unacked = null;
+    } else if (event.type === "error" && event.code === TOO_MANY_CONNECTIONS) {
+      this.#limited = true; // the 4429 close follows
     }
     this.#onEvent(event);
+  }
+
+  /** Closes the current socket, if any, without hearing from it again. */
+  #drop() {
+    const socket = this.#socket;
+    this.#socket = null;
+    if (!socket) return;
+    socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
+    socket.close(1000);
+  }
+
+  #clearStable() {
+    this.#clearTimeout(this.#stableTimer);
+    this.#stableTimer = null;
   }
 
   #write(frame) {

@@ -4,6 +4,8 @@
 // `reduce(state, event)` returns a new state and never changes the one it is given; parts that
 // did not change are shared, so a view can compare them by identity to skip work.
 
+import { REFUSING_CODES, TOO_MANY_CONNECTIONS, retryAfterOf } from "./errors.js";
+
 /** The state of an empty session. */
 export function initialState(sessionId = null) {
   return {
@@ -15,7 +17,8 @@ export function initialState(sessionId = null) {
     pending: [], // messages sent but not yet acknowledged: {clientMessageId, content}
     turns: [], // {id, status, start, end, durationMs, reason, tokens, traceId, spans: [...]}
     runningTurnId: null,
-    notice: null, // the latest connection-scoped error: {code, message}
+    queued: null, // the turn waiting for a free slot on the server: {turnId, position}
+    notice: null, // the latest connection-scoped error: {code, message, retryAfterMs, receivedAt, refusedMessage}
   };
 }
 
@@ -37,14 +40,24 @@ export function reduce(state, event) {
   if (event.type === "connection") {
     const latestSeq = event.latest_seq ?? null;
     const serverVersion = event.server_version ?? state.serverVersion;
-    if (latestSeq === state.latestSeq && serverVersion === state.serverVersion) return state;
-    return { ...state, latestSeq, serverVersion };
+    // A socket the server took again: its refusal for a connection limit is over.
+    const notice = state.notice?.code === TOO_MANY_CONNECTIONS ? null : state.notice;
+    if (latestSeq === state.latestSeq && serverVersion === state.serverVersion && notice === state.notice) return state;
+    return { ...state, latestSeq, serverVersion, notice };
   }
   if (typeof event.seq !== "number") {
     if (event.type === "error") {
-      // Connection-scoped: `busy` means the pending message was refused and not consumed.
-      const pending = event.code === "busy" ? [] : state.pending;
-      return { ...state, pending, notice: { code: event.code, message: event.error } };
+      // Connection-scoped: `busy`, `too_many_turns` and `rate_limited` mean the pending message
+      // was refused (or dropped) and not run; the page offers its text again.
+      const refusing = REFUSING_CODES.has(event.code);
+      const notice = {
+        code: event.code ?? null,
+        message: event.error ?? "",
+        retryAfterMs: retryAfterOf(event),
+        receivedAt: timeOf(event),
+        refusedMessage: refusing && state.pending.length > 0,
+      };
+      return { ...state, pending: refusing ? [] : state.pending, notice };
     }
     return state;
   }
@@ -87,8 +100,9 @@ const HANDLERS = {
         traceId: event.trace_id ?? null,
         spans: [],
       };
-      return { ...state, turns: [...state.turns, turn], runningTurnId: event.turn_id };
+      return { ...state, turns: [...state.turns, turn], runningTurnId: event.turn_id, queued: unqueued(state, event) };
     }
+    // Any other status ends the turn, also one that never started (cancelled while queued).
     const ended = updateTurn(state, event.turn_id, (turn) => ({
       ...turn,
       status: event.status,
@@ -105,7 +119,18 @@ const HANDLERS = {
     const messages = ended.messages.map((m) =>
       m.streaming && m.turnId === event.turn_id ? { ...m, streaming: false, cancelled: event.status === "cancelled" } : m,
     );
-    return { ...ended, messages, runningTurnId: state.runningTurnId === event.turn_id ? null : state.runningTurnId };
+    return {
+      ...ended,
+      messages,
+      runningTurnId: state.runningTurnId === event.turn_id ? null : state.runningTurnId,
+      queued: unqueued(state, event),
+    };
+  },
+
+  queued(state, event) {
+    // The turn waits for a free slot on the server (its `turn` `started` comes when one frees).
+    const position = typeof event.position === "number" ? event.position : null;
+    return { ...state, queued: { turnId: event.turn_id ?? null, position } };
   },
 
   assistant(state, event) {
@@ -187,6 +212,16 @@ const HANDLERS = {
     return { ...state, messages: [...state.messages, message] };
   },
 };
+
+/** `queued` without the turn of this `turn` event, which has started or ended. */
+function unqueued(state, event) {
+  return state.queued && state.queued.turnId === event.turn_id ? null : state.queued;
+}
+
+/** Whether a turn is under way: running, or waiting for a free slot (Stop applies to both). */
+export function turnActive(state) {
+  return state.runningTurnId !== null || state.queued !== null;
+}
 
 function updateTurn(state, turnId, change) {
   let found = false;

@@ -8,12 +8,17 @@
 // server ends the socket with 4401 it asks /auth/me again before anything else; with 4404 it
 // says the conversation was deleted and offers a new one. A principal whose roles may not chat
 // (an auditor, an importer) gets a page that says so instead of a socket the server refuses.
+//
+// A message the server refused (busy, too_many_turns, rate_limited) goes back into the message
+// box, and the chat notice (#chat-notice, a status region) says why and when to send it again.
+// A turn waiting for a free slot (`queued`) counts as under way: Stop cancels it.
 import { Api } from "../../lib/api.js";
 import { authFromConfig, canChat, principalFromMe, safeLogoutURL, signInHref } from "../../lib/auth.js";
 import { closeNotice } from "../../lib/close-codes.js";
 import { Connection, newId } from "../../lib/connection.js";
+import { REFUSING_CODES, noticeText, queuedText } from "../../lib/errors.js";
 import { html, render } from "../../lib/html.js";
-import { initialState, reduce } from "../../lib/reducer.js";
+import { initialState, reduce, turnActive } from "../../lib/reducer.js";
 
 const SESSION_PARAM = "session";
 const VALID_SESSION = /^[A-Za-z0-9_-]{8,128}$/;
@@ -74,6 +79,7 @@ export class BedsideApp extends HTMLElement {
   #lastAuthResume = -Infinity;
   #deleting = new Set(); // ids this page is deleting (their 4404 is expected)
   #deleted = false; // the shown conversation was deleted elsewhere
+  #restored = null; // {clientMessageId, content}: the refused message put back into the box
   #narrow = matchMedia(NARROW);
 
   connectedCallback() {
@@ -107,7 +113,7 @@ export class BedsideApp extends HTMLElement {
   <main class="layout">
     <section class="chat" aria-labelledby="chat-heading">
       <h2 id="chat-heading" class="visually-hidden">Conversation</h2>
-      <p class="notice" hidden></p>
+      <div class="notice-region" id="chat-notice" role="status" aria-live="polite"><p class="notice" id="chat-notice-text" hidden></p></div>
       <div class="deleted-notice" id="session-deleted-notice" role="alert" hidden>
         <p id="session-deleted-text"></p>
         <button type="button" id="deleted-new-chat">New chat</button>
@@ -209,6 +215,7 @@ export class BedsideApp extends HTMLElement {
     }
     this.#state = initialState(sessionId);
     this.#liveFrom = Infinity;
+    this.#restored = null;
     this.#showDeleted(false);
     this.querySelector(".session-id").textContent = sessionId;
     this.dataset.sessionId = sessionId;
@@ -416,12 +423,26 @@ export class BedsideApp extends HTMLElement {
       // Everything up to the session's newest seq is history being replayed.
       this.#liveFrom = Math.max(event.latest_seq ?? 0, this.#state.lastSeq);
     }
-    if (event.type === "error" && event.code === "busy") {
+    const composer = this.querySelector("chat-composer");
+    if (event.type === "error" && typeof event.seq !== "number" && REFUSING_CODES.has(event.code)) {
+      // Not taken: the text goes back into the box (the notice says so and when to resend).
       const pending = this.#state.pending.at(-1);
-      if (pending) this.querySelector("chat-composer").restore(pending.content);
+      if (pending) {
+        composer.restore(pending.content);
+        this.#restored = { clientMessageId: pending.clientMessageId, content: pending.content };
+      }
     }
-    if (event.type === "turn" && typeof event.seq === "number" && event.seq > this.#liveFrom && event.seq > this.#state.lastSeq) {
-      this.#announce(event);
+    if (event.type === "user" && this.#restored && event.client_message_id === this.#restored.clientMessageId) {
+      // Taken after all (rate_limited answered another frame): the box need not hold it twice.
+      composer.clearIfUnchanged(this.#restored.content);
+      this.#restored = null;
+    }
+    const live = typeof event.seq === "number" && event.seq > this.#liveFrom && event.seq > this.#state.lastSeq;
+    if (live && event.type === "turn") this.#announce(event);
+    if (live && event.type === "queued") {
+      // Once when the wait starts, and again when this turn is next; not at every step between.
+      const first = this.#state.queued?.turnId !== event.turn_id;
+      if (first || event.position === 1) this.querySelector("#turn-announcer").textContent = queuedText(event.position);
     }
     this.#apply(event);
   }
@@ -459,12 +480,14 @@ export class BedsideApp extends HTMLElement {
     const state = this.#state;
     this.querySelector("chat-view").conversation = state;
     this.querySelector("telemetry-panel").state = state;
-    const busy = state.runningTurnId !== null;
+    const busy = turnActive(state); // running, or queued for a free slot: Stop applies to both
     this.querySelector("chat-composer").state = { busy, canSend: state.pending.length === 0 };
     this.dataset.busy = String(busy);
-    const notice = this.querySelector(".notice");
-    notice.hidden = !state.notice || state.notice.code === "resume_gap";
-    notice.textContent = state.notice ? state.notice.message : "";
+    this.dataset.queued = String(state.queued !== null);
+    const notice = this.querySelector("#chat-notice-text");
+    const text = state.notice && state.notice.code !== "resume_gap" ? noticeText(state.notice) : "";
+    notice.hidden = !text;
+    if (notice.textContent !== text) notice.textContent = text; // the region announces changes only
     if (state.sessionId) this.querySelector("session-tools").session = { id: state.sessionId, hasEvents: state.lastSeq > 0 && !this.#deleted };
   }
 }

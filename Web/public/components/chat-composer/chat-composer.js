@@ -36,17 +36,28 @@ export class ChatComposer extends HTMLElement {
     this.#apply();
   }
 
-  /** busy: a turn is running; canSend: no message is waiting for its acknowledgement. */
+  /** busy: a turn is running or waiting for a slot; canSend: no message is waiting for its acknowledgement. */
   set state({ busy, canSend }) {
     this.#busy = busy;
     this.#canSend = canSend;
     this.#apply();
   }
 
-  /** Puts text back (a message the server refused as busy). */
+  /**
+   * Puts the text of a message the server refused (busy, too many turns, sent too fast) back,
+   * before anything typed since, so that nothing the user wrote is lost.
+   */
   restore(text) {
     const input = this.querySelector("textarea");
-    if (input && !input.value) input.value = text;
+    if (!input || !text) return;
+    if (!input.value) input.value = text;
+    else if (!input.value.includes(text)) input.value = `${text}\n\n${input.value}`;
+  }
+
+  /** Empties the box if it still holds exactly `text` (a restored message that was taken after all). */
+  clearIfUnchanged(text) {
+    const input = this.querySelector("textarea");
+    if (input && text && input.value === text) input.value = "";
   }
 
   focus() {

@@ -1,6 +1,9 @@
 // <chat-view>: the conversation. User messages as typed, the assistant's replies as safe
-// Markdown growing while they stream (aria-busy meanwhile), errors as notes. It is not a live
-// region: the app announces turn boundaries, never tokens.
+// Markdown growing while they stream (aria-busy meanwhile), errors as notes; under the message
+// of a turn that waits for a free slot on the server, how far it is from the front
+// (#turn-queued-status). It is not a live region: the app announces turn boundaries and the
+// wait, never tokens.
+import { queuedText } from "../../lib/errors.js";
 import { html, render } from "../../lib/html.js";
 import { renderMarkdown } from "../../lib/markdown.js";
 
@@ -13,12 +16,14 @@ function messageMarkup(message) {
   if (message.role === "error") {
     return html`<div class="bubble"><strong>Could not answer:</strong> ${message.content}${message.code ? html` <span class="code">(${message.code})</span>` : ""}</div>`;
   }
-  return html`<h3 class="visually-hidden">You</h3><div class="bubble">${message.content}</div>${message.pending ? html`<p class="meta">Sending…</p>` : ""}`;
+  const waiting = message.queuedPosition === undefined ? "" : html`<p class="meta queued" id="turn-queued-status">${queuedText(message.queuedPosition)}</p>`;
+  return html`<h3 class="visually-hidden">You</h3><div class="bubble">${message.content}</div>${message.pending ? html`<p class="meta">Sending…</p>` : ""}${waiting}`;
 }
 
 export class ChatView extends HTMLElement {
   #list = null;
   #items = new Map(); // key → {message, element}
+  #waitingFor = null; // {message, position, shown}: the same object while nothing changed, so it is not rendered again
 
   connectedCallback() {
     if (this.#list) return;
@@ -26,11 +31,11 @@ export class ChatView extends HTMLElement {
     this.#list = this.querySelector("ol");
   }
 
-  /** {messages, pending} from the app's state. */
-  set conversation({ messages, pending }) {
+  /** {messages, pending, queued} from the app's state. */
+  set conversation({ messages, pending, queued = null }) {
     if (!this.#list) this.connectedCallback();
     const shown = [
-      ...messages,
+      ...messages.map((m) => (queued && m.role === "user" && m.turnId === queued.turnId ? this.#waiting(m, queued.position) : m)),
       ...pending.map((p) => ({ key: `p-${p.clientMessageId}`, role: "user", content: p.content, pending: true })),
     ];
     const nearBottom = this.scrollHeight - this.scrollTop - this.clientHeight < 80;
@@ -68,6 +73,15 @@ export class ChatView extends HTMLElement {
     this.#list.setAttribute("aria-busy", String(streaming));
     this.querySelector(".empty").hidden = shown.length > 0;
     if (nearBottom) this.scrollTop = this.scrollHeight;
+  }
+
+  /** The user message of the queued turn with its place in the queue. */
+  #waiting(message, position) {
+    const last = this.#waitingFor;
+    if (last && last.message === message && last.position === position) return last.shown;
+    const shown = { ...message, queuedPosition: position };
+    this.#waitingFor = { message, position, shown };
+    return shown;
   }
 }
 

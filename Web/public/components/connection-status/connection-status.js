@@ -1,11 +1,13 @@
 // <connection-status>: the socket's state, always visible; changes of state are announced
-// politely once (the countdown to the next try updates on screen only).
+// politely once (the countdown to the next try updates on screen only). A socket the server
+// refused for a connection limit (4429) says so: "Too many open connections: retrying in 12 s
+// (attempt 3)", announced once as such.
 import { html, render } from "../../lib/html.js";
 
 const LABELS = { connecting: "Connecting…", connected: "Connected", reconnecting: "Reconnecting", disconnected: "Disconnected" };
 
 export class ConnectionStatus extends HTMLElement {
-  #status = { state: "disconnected", attempt: 0, retryAt: null };
+  #status = { state: "disconnected", attempt: 0, retryAt: null, reason: null };
   #announced = null;
   #ticker = null;
 
@@ -27,17 +29,24 @@ export class ConnectionStatus extends HTMLElement {
   #update() {
     const text = this.querySelector(".status-text");
     if (!text) return;
-    const { state, attempt, retryAt } = this.#status;
+    const { state, attempt, retryAt, reason } = this.#status;
+    const limited = state === "reconnecting" && reason === "too_many_connections";
     this.dataset.state = state;
+    if (limited) this.dataset.reason = reason;
+    else delete this.dataset.reason;
     let line = LABELS[state] ?? state;
     if (state === "reconnecting") {
       const seconds = Math.max(0, Math.ceil(((retryAt ?? Date.now()) - Date.now()) / 1000));
-      line = `Reconnecting (attempt ${attempt}, next try in ${seconds} s)`;
+      line = limited
+        ? `Too many open connections: retrying in ${seconds} s (attempt ${attempt})`
+        : `Reconnecting (attempt ${attempt}, next try in ${seconds} s)`;
     }
     text.textContent = line;
     this.querySelector(".retry").hidden = state !== "reconnecting";
     // Announce a change of state once; the attempt count and countdown are for the eye only.
-    const announcement = state === "reconnecting" ? "Connection lost, reconnecting" : LABELS[state];
+    let announcement = LABELS[state];
+    if (limited) announcement = "Too many open connections to Bedside, perhaps from other tabs; retrying by itself, more slowly";
+    else if (state === "reconnecting") announcement = "Connection lost, reconnecting";
     if (announcement !== this.#announced && state !== "connecting") {
       this.#announced = announcement;
       this.querySelector("[role=status]").textContent = announcement;
