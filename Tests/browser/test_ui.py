@@ -26,7 +26,8 @@ class ChatTests(BrowserTestCase):
         self.ask(driver, QUESTION)
         self.wait_turn_ended(driver, 1)
         seen = driver.execute_script("return window.__bedsideSeen")
-        self.assertGreaterEqual(len(seen), 3, f"intermediate states of the reply: {seen}")
+        # A partial reply, then the whole: a loaded machine may paint fewer frames in between.
+        self.assertGreaterEqual(len(seen), 2, f"intermediate states of the reply: {seen}")
         final = self.messages(driver)[-1]
         self.assertEqual(final[0], "assistant")
         self.assertTrue(final[1].strip())
