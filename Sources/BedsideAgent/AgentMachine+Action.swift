@@ -13,8 +13,10 @@ extension AgentMachine {
         /// Emit `tool_call` and run the tool, concurrently with the other calls of the same
         /// round; feed its end back as ``Input/toolFinished(callID:_:)``.
         case runTool(id: String, name: String, arguments: JSONValue)
-        /// Emit `tool_call` for a call that will not run (its arguments as the raw string); the
-        /// machine has already answered it, and a ``reportToolResult(_:)`` with the reason follows.
+        /// Emit `tool_call` for a call that will not run (its arguments as the raw string): it
+        /// names no offered tool, its arguments are not a JSON object, or it is beyond the
+        /// response's tool call limit. The machine has already answered it, and a
+        /// ``reportToolResult(_:)`` with the reason follows.
         case rejectToolCall(ToolCall)
         /// Emit `tool_result`.
         case reportToolResult(ToolResultReport)
@@ -54,13 +56,29 @@ extension AgentMachine {
         public var duration: Duration
         /// The MCP server of the tool; nil for built-in tools.
         public var server: String?
+        /// Whether the call named one of the tools offered in this turn; false for a name the
+        /// model made up (metrics label those `other`, so a model cannot invent label values).
+        public var namesOfferedTool: Bool
+        /// Whether the call was not run because its response asked for more calls than
+        /// ``Configuration/maxToolCallsPerResponse``.
+        public var beyondLimit: Bool
 
-        public init(callID: String, toolName: String, output: ToolOutput, duration: Duration, server: String? = nil) {
+        public init(
+            callID: String,
+            toolName: String,
+            output: ToolOutput,
+            duration: Duration,
+            server: String? = nil,
+            namesOfferedTool: Bool = true,
+            beyondLimit: Bool = false
+        ) {
             self.callID = callID
             self.toolName = toolName
             self.output = output
             self.duration = duration
             self.server = server
+            self.namesOfferedTool = namesOfferedTool
+            self.beyondLimit = beyondLimit
         }
     }
 }

@@ -7,12 +7,34 @@ extension AgentMachine {
         public var systemPrompt: String
         /// The most model requests one turn may make, at least 1. Default: 8.
         public var maxModelRequests: Int
+        /// The most tokens one model response may generate, sent with every request
+        /// (`max_tokens` or `max_completion_tokens` on the OpenAI wire); nil sends no limit.
+        /// Default: ``defaultMaxOutputTokens`` (4096), as `--max-output-tokens`.
+        public var maxOutputTokens: Int?
+        /// The most tool calls of one model response that run, at least 1. The calls beyond it
+        /// are not run: each still gets its `tool_call` and an error `tool_result` that tells the
+        /// model why, so every call id has a result. Default: ``defaultMaxToolCallsPerResponse``
+        /// (8), as `--max-tool-calls-per-response`.
+        public var maxToolCallsPerResponse: Int
 
-        public init(model: String, systemPrompt: String = AgentMachine.clinicalSystemPrompt, maxModelRequests: Int = 8) {
+        public init(
+            model: String,
+            systemPrompt: String = AgentMachine.clinicalSystemPrompt,
+            maxModelRequests: Int = 8,
+            maxOutputTokens: Int? = Configuration.defaultMaxOutputTokens,
+            maxToolCallsPerResponse: Int = Configuration.defaultMaxToolCallsPerResponse
+        ) {
             self.model = model
             self.systemPrompt = systemPrompt
             self.maxModelRequests = max(1, maxModelRequests)
+            self.maxOutputTokens = maxOutputTokens.map { max(1, $0) }
+            self.maxToolCallsPerResponse = max(1, maxToolCallsPerResponse)
         }
+
+        /// The output budget of a model request unless configured otherwise: 4096 tokens.
+        public static let defaultMaxOutputTokens = 4096
+        /// The tool calls of one response that run unless configured otherwise: 8.
+        public static let defaultMaxToolCallsPerResponse = 8
     }
 
     /// The system prompt of Bedside's clinical agent: answer only from tool results, name the

@@ -2,20 +2,39 @@ import BedsideCore
 
 extension AgentMachine {
     /// Asks for every call of a response to run at once; calls that cannot run are answered
-    /// with an error result straight away, so the model can correct them.
+    /// with an error result straight away, so the model can correct them. Only the first
+    /// ``Configuration/maxToolCallsPerResponse`` calls may run: the rest are answered with an
+    /// error that says so.
     mutating func startTools(_ calls: [ToolCall], at time: Duration) -> [Action] {
         var round = ToolRound(calls: calls, startedAt: time)
         var actions: [Action] = []
         let names = Set(tools.map(\.name))
-        for call in calls {
-            switch validate(call, names: names) {
+        let limit = configuration.maxToolCallsPerResponse
+        for (index, call) in calls.enumerated() {
+            let offered = names.contains(call.name)
+            let verdict: Result<JSONValue, Rejection> =
+                index < limit
+                ? validate(call, names: names)
+                : .failure(Rejection(message: "Not run: at most \(limit) tool calls per response (--max-tool-calls-per-response)"))
+            switch verdict {
             case .success(let arguments):
                 actions.append(.runTool(id: call.id, name: call.name, arguments: arguments))
             case .failure(let reason):
                 let output = ToolOutput(content: reason.message, isError: true)
                 round.results[call.id] = output
                 actions.append(.rejectToolCall(call))
-                actions.append(.reportToolResult(ToolResultReport(callID: call.id, toolName: call.name, output: output, duration: .zero)))
+                actions.append(
+                    .reportToolResult(
+                        ToolResultReport(
+                            callID: call.id,
+                            toolName: call.name,
+                            output: output,
+                            duration: .zero,
+                            namesOfferedTool: offered,
+                            beyondLimit: index >= limit
+                        )
+                    )
+                )
             }
         }
         state = .runningTools(round)

@@ -15,7 +15,7 @@ import BedsideCore
 /// ```swift
 /// var machine = AgentMachine(configuration: .init(model: "gpt-4o-mini"))
 /// let actions = machine.handle(.start(history: [], userMessage: "Latest HbA1c?", tools: tools), at: .zero)
-/// // actions == [.requestModel(ModelRequest(model: "gpt-4o-mini", messages: [.system(…), .user("Latest HbA1c?")], tools: tools))]
+/// // actions == [.requestModel(ModelRequest(model: "gpt-4o-mini", messages: [.system(…), .user("Latest HbA1c?")], tools: tools, maxOutputTokens: 4096))]
 /// ```
 public struct AgentMachine: Sendable {
     public let configuration: Configuration
@@ -154,7 +154,9 @@ public struct AgentMachine: Sendable {
     mutating func requestModel(at time: Duration) -> Action {
         modelRequests += 1
         state = .streaming(ModelCall(startedAt: time))
-        return .requestModel(ModelRequest(model: configuration.model, messages: messages, tools: tools))
+        return .requestModel(
+            ModelRequest(model: configuration.model, messages: messages, tools: tools, maxOutputTokens: configuration.maxOutputTokens)
+        )
     }
 
     /// Ends the turn; nothing after this changes the machine.

@@ -65,6 +65,7 @@ struct TurnRun: Sendable {
                 emit(.toolCallStarted(id: call.id, name: call.name, arguments: .raw(call.arguments)), stamp)
             case .reportToolResult(let report):
                 if endsTurn { trace.noteToolError(callID: report.callID, type: "cancelled") }
+                if report.beyondLimit { trace.noteToolError(callID: report.callID, type: "tool_call_limit") }
                 emit(.toolCallEnded(report), trace.endTool(report))
             case .emitFinalText(let text, let cancelled):
                 emit(.finalText(text, messageID: messageID, cancelled: cancelled), trace.chatSpan)

@@ -75,6 +75,7 @@ final class TurnTrace: Sendable {
             attributes["gen_ai.operation.name"] = "chat"
             attributes["gen_ai.provider.name"] = model.providerName
             attributes["gen_ai.request.model"] = request.model
+            if let budget = request.maxOutputTokens { attributes["gen_ai.request.max_tokens"] = budget }
             if let host = Self.host(of: model.endpoint) {
                 attributes["server.address"] = host.address
                 if let port = host.port { attributes["server.port"] = port }

@@ -6,10 +6,14 @@ public struct ModelRequest: Sendable, Hashable {
     public var messages: [ChatMessage]
     /// The tools the model may ask for; empty when it may not call any.
     public var tools: [ToolDefinition]
+    /// The most tokens the response may generate (`max_tokens` or `max_completion_tokens` on
+    /// the OpenAI wire); nil leaves it to the model's own limit.
+    public var maxOutputTokens: Int?
 
-    public init(model: String, messages: [ChatMessage], tools: [ToolDefinition] = []) {
+    public init(model: String, messages: [ChatMessage], tools: [ToolDefinition] = [], maxOutputTokens: Int? = nil) {
         self.model = model
         self.messages = messages
         self.tools = tools
+        self.maxOutputTokens = maxOutputTokens
     }
 }

@@ -15,6 +15,8 @@ public struct StoredEvent: Sendable, Hashable {
     /// For `user` events: the client's idempotency key, if it sent one.
     public var clientMessageID: String?
     /// For `turn` events: the turn's status (`started`, `completed`, `cancelled`, `failed`).
+    /// A `queued` event has `started`, since its turn is open (and counted) from then on; the
+    /// `turn` `started` that follows it has none.
     public var turnStatus: String?
     /// The complete event as UTF-8 JSON text.
     public var json: String

@@ -5,6 +5,10 @@ struct ChatCompletionsBody: Encodable {
     var model: String
     var messages: [WireMessage]
     var tools: [WireTool]?
+    /// The output budget, sent as `max_tokens`.
+    var maxTokens: Int?
+    /// The output budget, sent as `max_completion_tokens` (reasoning models).
+    var maxCompletionTokens: Int?
     var stream: Bool
     var streamOptions: StreamOptions?
 
@@ -15,14 +19,26 @@ struct ChatCompletionsBody: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case model, messages, tools, stream
+        case maxTokens = "max_tokens"
+        case maxCompletionTokens = "max_completion_tokens"
         case streamOptions = "stream_options"
     }
 
-    /// The body for `request`, streamed with usage included, or asking for one whole response.
-    init(_ request: ModelRequest, streaming: Bool = true) {
+    /// The body for `request`, streamed with usage included, or asking for one whole response;
+    /// its output budget, if any, in the member `outputTokens` names.
+    init(
+        _ request: ModelRequest,
+        streaming: Bool = true,
+        outputTokens: OpenAIConfiguration.OutputTokensParameter = .maxTokens
+    ) {
         model = request.model
         messages = request.messages.map(WireMessage.init)
         tools = request.tools.isEmpty ? nil : request.tools.map(WireTool.init)
+        if outputTokens == .maxCompletionTokens {
+            maxCompletionTokens = request.maxOutputTokens
+        } else {
+            maxTokens = request.maxOutputTokens
+        }
         stream = streaming
         streamOptions = streaming ? StreamOptions() : nil
     }
@@ -43,6 +59,8 @@ struct ChatCompletionsBody: Encodable {
             for tool in tools { tool.write(into: &writer) }
             writer.endArray()
         }
+        if let maxTokens { writer.member("max_tokens", Int64(maxTokens)) }
+        if let maxCompletionTokens { writer.member("max_completion_tokens", Int64(maxCompletionTokens)) }
         writer.member("stream", stream)
         if let streamOptions {
             writer.key("stream_options")

@@ -42,17 +42,66 @@ public struct OpenAIConfiguration: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Which request member carries a request's output budget (``BedsideCore/ModelRequest/maxOutputTokens``).
+    ///
+    /// OpenAI's reasoning models (the o1, o3, o4 and gpt-5 families), and Azure deployments of
+    /// them, refuse `max_tokens` and take `max_completion_tokens`; compatible servers (Ollama,
+    /// vLLM, llama.cpp) and older Azure API versions know only `max_tokens`.
+    public enum OutputTokensParameter: String, Sendable, Hashable, CaseIterable {
+        /// `max_completion_tokens` for a model (or Azure deployment) named like a reasoning
+        /// model, else `max_tokens`; and when the endpoint refuses the one sent, naming the
+        /// other, the request is sent again at once with the other, which is kept from then on.
+        case automatic = "auto"
+        /// Always `max_tokens`.
+        case maxTokens = "max_tokens"
+        /// Always `max_completion_tokens`.
+        case maxCompletionTokens = "max_completion_tokens"
+    }
+
     public var provider: Provider
     /// The model name sent in each request (for Azure the deployment decides the model).
     public var model: String
     public var timeouts: Timeouts
     public var retry: RetryPolicy
+    /// Which member carries the output budget. `BEDSIDE_MAX_TOKENS_PARAMETER` (`auto`,
+    /// `max_tokens` or `max_completion_tokens`); default ``OutputTokensParameter/automatic``.
+    public var outputTokensParameter: OutputTokensParameter
 
-    public init(provider: Provider, model: String, timeouts: Timeouts = Timeouts(), retry: RetryPolicy = RetryPolicy()) {
+    public init(
+        provider: Provider,
+        model: String,
+        timeouts: Timeouts = Timeouts(),
+        retry: RetryPolicy = RetryPolicy(),
+        outputTokensParameter: OutputTokensParameter = .automatic
+    ) {
         self.provider = provider
         self.model = model
         self.timeouts = timeouts
         self.retry = retry
+        self.outputTokensParameter = outputTokensParameter
+    }
+
+    /// Whether `name` (a model, or an Azure deployment named after its model) belongs to a
+    /// family that takes `max_completion_tokens` only: o1, o3, o4 and gpt-5, also behind a
+    /// provider prefix (`openai/o3-mini`).
+    public static func isReasoningModel(_ name: String) -> Bool {
+        let base = name.lowercased().split(separator: "/").last.map(String.init) ?? ""
+        for family in ["o1", "o3", "o4"] where base == family || base.hasPrefix(family + "-") {
+            return true
+        }
+        return base == "gpt-5" || base.hasPrefix("gpt-5-") || base.hasPrefix("gpt-5.")
+    }
+
+    /// The member the first request carries the output budget in.
+    var initialOutputTokensMember: OutputTokensParameter {
+        switch outputTokensParameter {
+        case .maxTokens, .maxCompletionTokens:
+            return outputTokensParameter
+        case .automatic:
+            var names = [model]
+            if case .azure(_, _, let deployment, _) = provider { names.append(deployment) }
+            return names.contains(where: Self.isReasoningModel) ? .maxCompletionTokens : .maxTokens
+        }
     }
 
     /// `openai` or `azure`, as shown in `openai_call` events.
@@ -89,6 +138,15 @@ public struct OpenAIConfiguration: Sendable, Hashable, CustomStringConvertible {
             return raw
         }
         let modelName = model ?? value("BEDSIDE_MODEL")
+        var outputTokens = OutputTokensParameter.automatic
+        if let raw = value("BEDSIDE_MAX_TOKENS_PARAMETER") {
+            guard let parsed = OutputTokensParameter(rawValue: raw.lowercased()) else {
+                throw ConfigurationError(
+                    message: "BEDSIDE_MAX_TOKENS_PARAMETER must be auto, max_tokens or max_completion_tokens, not \(raw)"
+                )
+            }
+            outputTokens = parsed
+        }
         let choice = value("BEDSIDE_LLM")?.lowercased()
         let useAzure: Bool
         switch choice {
@@ -118,13 +176,15 @@ public struct OpenAIConfiguration: Sendable, Hashable, CustomStringConvertible {
             let version = value("OPENAI_API_VERSION") ?? defaultAzureAPIVersion
             return OpenAIConfiguration(
                 provider: .azure(endpoint: trimmed(endpoint), apiKey: key, deployment: deployment, apiVersion: version),
-                model: modelName ?? deployment
+                model: modelName ?? deployment,
+                outputTokensParameter: outputTokens
             )
         }
         let base = value("OPENAI_BASE_URL") ?? "https://api.openai.com/v1"
         return OpenAIConfiguration(
             provider: .openAI(baseURL: trimmed(base), apiKey: value("OPENAI_API_KEY")),
-            model: modelName ?? defaultModel
+            model: modelName ?? defaultModel,
+            outputTokensParameter: outputTokens
         )
     }
 

@@ -17,9 +17,14 @@ public final class OpenAIModel: LanguageModel {
     /// Set once the endpoint has refused `stream: true` together with tools (some llama.cpp
     /// server builds do); requests with tools are then sent without streaming.
     private let refusesStreamingWithTools = Atomic(false)
+    /// Whether requests carry their output budget as `max_completion_tokens` rather than
+    /// `max_tokens`: first as the configuration decides, then, when automatic, as the endpoint
+    /// has shown it wants.
+    private let sendsMaxCompletionTokens: Atomic<Bool>
 
     public init(configuration: OpenAIConfiguration, httpClient: HTTPClient? = nil) {
         self.configuration = configuration
+        sendsMaxCompletionTokens = Atomic(configuration.initialOutputTokensMember == .maxCompletionTokens)
         if let httpClient {
             client = httpClient
             ownsClient = false
@@ -73,20 +78,35 @@ public final class OpenAIModel: LanguageModel {
     private func run(_ request: ModelRequest, _ continuation: AsyncThrowingStream<ModelStreamEvent, any Error>.Continuation) async throws {
         let hasTools = !request.tools.isEmpty
         var streaming = !(hasTools && refusesStreamingWithTools.load(ordering: .relaxed))
-        var httpRequest = try makeHTTPRequest(request, streaming: streaming)
+        var outputTokens = currentOutputTokensMember
+        // Only an automatic choice adapts, and only once per request.
+        var mayChangeOutputTokens = configuration.outputTokensParameter == .automatic && request.maxOutputTokens != nil
+        var httpRequest = try makeHTTPRequest(request, streaming: streaming, outputTokens: outputTokens)
         let policy = configuration.retry
         var attemptNumber = 1
         while true {
             try Task.checkCancellation()
             let outcome: Outcome
             do {
-                outcome = try await attempt(httpRequest, streaming: streaming, continuation)
+                outcome = try await attempt(
+                    httpRequest,
+                    streaming: streaming,
+                    outputTokens: mayChangeOutputTokens ? outputTokens : nil,
+                    continuation
+                )
             } catch let refusal as StreamingRefused {
                 // With tools, asked once more at once without streaming; not one of the retries.
                 guard hasTools else { throw refusal.failure }
                 refusesStreamingWithTools.store(true, ordering: .relaxed)
                 streaming = false
-                httpRequest = try makeHTTPRequest(request, streaming: false)
+                httpRequest = try makeHTTPRequest(request, streaming: false, outputTokens: outputTokens)
+                continue
+            } catch is OutputTokensRefused {
+                // The endpoint wants the other member: asked once more at once; not one of the retries.
+                outputTokens = outputTokens == .maxTokens ? .maxCompletionTokens : .maxTokens
+                sendsMaxCompletionTokens.store(outputTokens == .maxCompletionTokens, ordering: .relaxed)
+                mayChangeOutputTokens = false
+                httpRequest = try makeHTTPRequest(request, streaming: streaming, outputTokens: outputTokens)
                 continue
             }
             guard case .retry(let failure, let retryAfter) = outcome else { return }
@@ -107,11 +127,36 @@ public final class OpenAIModel: LanguageModel {
         var failure: ModelError
     }
 
+    /// The endpoint refused the member the output budget was sent in.
+    private struct OutputTokensRefused: Error {}
+
+    /// The member the next request carries its output budget in.
+    private var currentOutputTokensMember: OpenAIConfiguration.OutputTokensParameter {
+        sendsMaxCompletionTokens.load(ordering: .relaxed) ? .maxCompletionTokens : .maxTokens
+    }
+
+    /// Whether an error response refuses the output budget's member `sent`, as OpenAI answers
+    /// `max_tokens` for a reasoning model ("Unsupported parameter: 'max_tokens' … Use
+    /// 'max_completion_tokens' instead") and older Azure API versions answer
+    /// `max_completion_tokens` ("Unrecognized request argument supplied").
+    static func refusesOutputTokens(_ sent: OpenAIConfiguration.OutputTokensParameter, status: Int, body: String) -> Bool {
+        guard [400, 422].contains(status) else { return false }
+        let text = body.lowercased()
+        guard text.contains(sent.rawValue) else { return false }
+        return ["unsupported", "not supported", "unrecognized", "unknown", "not permitted", "extra"].contains {
+            text.contains($0)
+        }
+    }
+
     /// Sends the request once and streams a successful response (or yields a whole one as the
     /// same events); throws when the failure may not be retried.
+    ///
+    /// - Parameter outputTokens: the member the budget was sent in, when a refusal of it may
+    ///   change the member (``OutputTokensRefused``); nil when it may not.
     private func attempt(
         _ httpRequest: HTTPClientRequest,
         streaming: Bool,
+        outputTokens: OpenAIConfiguration.OutputTokensParameter?,
         _ continuation: AsyncThrowingStream<ModelStreamEvent, any Error>.Continuation
     ) async throws -> Outcome {
         let response: HTTPClientResponse
@@ -136,6 +181,7 @@ public final class OpenAIModel: LanguageModel {
         }
         let body = (try? await response.body.collect(upTo: 64 * 1024)).map { String(buffer: $0) } ?? ""
         let failure = statusError(status, body: body)
+        if let outputTokens, Self.refusesOutputTokens(outputTokens, status: status, body: body) { throw OutputTokensRefused() }
         if streaming, Self.refusesStreaming(status: status, body: body) { throw StreamingRefused(failure: failure) }
         guard status == 429 || status >= 500 else { throw failure }
         let retryAfter = response.headers.first(name: "retry-after").flatMap(Int.init).map { Duration.seconds($0) }
@@ -217,7 +263,11 @@ public final class OpenAIModel: LanguageModel {
         }
     }
 
-    private func makeHTTPRequest(_ request: ModelRequest, streaming: Bool) throws -> HTTPClientRequest {
+    private func makeHTTPRequest(
+        _ request: ModelRequest,
+        streaming: Bool,
+        outputTokens: OpenAIConfiguration.OutputTokensParameter
+    ) throws -> HTTPClientRequest {
         var httpRequest = HTTPClientRequest(url: endpointURL)
         httpRequest.method = .POST
         httpRequest.headers.add(name: "Content-Type", value: "application/json")
@@ -230,7 +280,7 @@ public final class OpenAIModel: LanguageModel {
         case .azure(_, let apiKey, _, _):
             httpRequest.headers.add(name: "api-key", value: apiKey)
         }
-        httpRequest.body = .bytes(ByteBuffer(string: ChatCompletionsBody(request, streaming: streaming).json))
+        httpRequest.body = .bytes(ByteBuffer(string: ChatCompletionsBody(request, streaming: streaming, outputTokens: outputTokens).json))
         return httpRequest
     }
 }

@@ -6,6 +6,9 @@ public enum EventPayload: Sendable, Equatable {
     case connection(resumedFrom: Int64?, latestSeq: Int64, serverVersion: String)
     /// A user message was accepted.
     case user(content: String, clientMessageID: String?)
+    /// The turn the user message started waits for one of the server's concurrent-turn slots;
+    /// `position` 1 is the next to start. Its `turn` `started` follows when a slot frees.
+    case queued(position: Int)
     /// A turn's boundary.
     case turn(TurnEvent)
     /// A text delta (`streaming: true`) or the final full reply (`streaming: false`).
@@ -20,13 +23,16 @@ public enum EventPayload: Sendable, Equatable {
     /// A tool call ended.
     case toolResult(ToolResultEvent)
     /// Something went wrong; `code` is machine-readable, `message` is for people.
-    case error(code: ErrorCode, message: String)
+    /// `retryAfterMilliseconds`, when set, says how long to wait before sending again
+    /// (`retry_after_ms`, e.g. on `too_many_turns`).
+    case error(code: ErrorCode, message: String, retryAfterMilliseconds: Int64? = nil)
 
     /// The wire `type`.
     public var type: String {
         switch self {
         case .connection: "connection"
         case .user: "user"
+        case .queued: "queued"
         case .turn: "turn"
         case .assistant: "assistant"
         case .openaiCall: "openai_call"
@@ -56,6 +62,8 @@ public enum EventPayload: Sendable, Equatable {
         case .user(let content, let clientMessageID):
             writer.member("content", content)
             writer.member("client_message_id", clientMessageID)
+        case .queued(let position):
+            writer.member("position", Int64(position))
         case .turn(let event):
             event.write(into: &writer)
         case .assistant(let event):
@@ -80,9 +88,10 @@ public enum EventPayload: Sendable, Equatable {
             writer.member("result", event.result)
             writer.member("duration_ms", event.durationMilliseconds)
             writer.member("is_error", event.isError)
-        case .error(let code, let message):
+        case .error(let code, let message, let retryAfterMilliseconds):
             writer.member("error", message)
             writer.member("code", code.rawValue)
+            if let retryAfterMilliseconds { writer.member("retry_after_ms", retryAfterMilliseconds) }
         }
     }
 }

@@ -66,6 +66,10 @@ public struct ServerEvent: Sendable, Equatable {
             clientMessageID = id
             userContent = content
         case .turn(let turn): turnStatus = turn.status.rawValue
+        // A queued turn is under way from this event on: the store counts it and keeps it open
+        // until its end (so a restart ends it as interrupted). The session stores the `started`
+        // that may follow without a turn status, so that the turn is not counted twice.
+        case .queued: turnStatus = TurnEvent.Status.started.rawValue
         default: break
         }
         return StoredEvent(

@@ -59,7 +59,12 @@ struct AgentSetup {
         runner = AgentTurnRunner(
             model: model,
             tools: tools,
-            configuration: AgentMachine.Configuration(model: model.modelName, maxModelRequests: settings.agent.maxModelCalls),
+            configuration: AgentMachine.Configuration(
+                model: model.modelName,
+                maxModelRequests: settings.agent.maxModelCalls,
+                maxOutputTokens: settings.agent.maxOutputTokens,
+                maxToolCallsPerResponse: settings.agent.maxToolCallsPerResponse
+            ),
             toolTimeout: settings.agent.toolTimeout,
             turnTimeout: settings.agent.turnTimeout,
             historyCharacterBudget: settings.agent.historyCharacters,

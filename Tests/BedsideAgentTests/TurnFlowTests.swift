@@ -13,7 +13,8 @@ import Testing
                     ModelRequest(
                         model: "gpt-test",
                         messages: [.system(AgentMachine.clinicalSystemPrompt)] + history + [.user("Latest HbA1c?")],
-                        tools: lookupTools
+                        tools: lookupTools,
+                        maxOutputTokens: 4096
                     )
                 )
             ]

@@ -17,6 +17,8 @@ final class Session: Sendable {
         var cancelReason: String?
         /// The W3C ids of the turn's root span, once the runner reports them.
         var span: (traceID: String, spanID: String)?
+        /// Whether the turn had to wait for a concurrent-turn slot (it emitted `queued`).
+        var queued = false
     }
 
     private struct State {
@@ -80,7 +82,11 @@ final class Session: Sendable {
             spanID: spanID,
             payload: payload
         )
-        let stored = event.stored(json: event.json)
+        var stored = event.stored(json: event.json)
+        if state.turn?.queued == true, case .turn(let turn) = payload, turn.status == .started {
+            // The turn was opened, and counted, by its `queued` event.
+            stored.turnStatus = nil
+        }
         if let entry = Conversation.entry(seq: state.lastSeq, payload: payload) {
             state.conversation.append(entry)
         }
@@ -193,13 +199,21 @@ final class Session: Sendable {
 
     /// Handles an accepted `message` frame from `connection`.
     ///
+    /// In order: a duplicate `client_message_id` is answered with its `user` event; a session
+    /// with a turn (running or queued) answers `busy`; a rate key over its turns per minute
+    /// gets `too_many_turns` and nothing is stored. Otherwise the message is echoed as `user`,
+    /// and the turn starts at once (`turn` `started`) or, when every concurrent-turn slot is
+    /// taken, waits for one (`queued`).
+    ///
     /// - Parameter rateKey: whose turns-per-minute budget the turn counts against: the
-    ///   principal's key when signed in, else the client address.
+    ///   principal's key when signed in, else the client address; nil (internal callers) is
+    ///   not limited.
     func receiveMessage(content: String, clientMessageID: String?, from connection: Outbox, rateKey: String? = nil) async {
         enum Decision {
             case started
             case duplicate(String)
             case busy, shuttingDown, deleted
+            case tooManyTurns(retryAfter: Duration)
         }
         let decision: Decision = state.withLock { state in
             if state.evicted { return .deleted }
@@ -208,13 +222,22 @@ final class Session: Sendable {
             }
             if state.turn != nil { return .busy }
             if hub.isShuttingDown { return .shuttingDown }
+            if case .refused(let retryAfter) = hub.admitTurn(rateKey: rateKey) { return .tooManyTurns(retryAfter: retryAfter) }
             if let clientMessageID { state.clientMessageIDs.insert(clientMessageID) }
             let turnID = UUID().uuidString.lowercased()
             let userSeq = emit(.user(content: content, clientMessageID: clientMessageID), turnID: turnID, in: &state)
-            _ = emit(.turn(TurnEvent(status: .started)), turnID: turnID, in: &state)
             let context = TurnContext(sessionID: id, turnID: turnID, content: content, userSeq: userSeq, session: self)
             state.turn = RunningTurn(id: turnID)
-            state.turn?.task = Task { await self.runTurn(context) }
+            switch hub.turnSlots.admit() {
+            case .granted:
+                _ = emit(.turn(TurnEvent(status: .started)), turnID: turnID, in: &state)
+                state.turn?.task = Task { await self.runTurn(context) }
+            case .queued(let ticket, let position):
+                state.turn?.queued = true
+                _ = emit(.queued(position: position), turnID: turnID, in: &state)
+                hub.metrics.limitReached(.concurrentTurns)
+                state.turn?.task = Task { await self.runQueuedTurn(context, ticket: ticket) }
+            }
             return .started
         }
         switch decision {
@@ -238,6 +261,18 @@ final class Session: Sendable {
         case .shuttingDown:
             connection.push(
                 hub.connectionError(.busy, "The server is shutting down: reconnect in a moment.", session: id)
+            )
+        case .tooManyTurns(let retryAfter):
+            hub.metrics.limitReached(.turnsPerMinute)
+            let milliseconds = max(1, Int64((retryAfter / .milliseconds(1)).rounded(.up)))
+            let seconds = (milliseconds + 999) / 1000
+            connection.push(
+                hub.connectionError(
+                    .tooManyTurns,
+                    "You have started \(hub.limits.maxTurnsPerMinute) turns in the last minute: wait \(seconds) s.",
+                    session: id,
+                    retryAfterMilliseconds: milliseconds
+                )
             )
         }
     }
@@ -263,6 +298,34 @@ final class Session: Sendable {
     /// The running turn's task, for shutdown to wait on.
     var runningTurnTask: Task<Void, Never>? { state.withLock { $0.turn?.task } }
 
+    /// Waits for a concurrent-turn slot, then runs the turn; a turn cancelled while it waits
+    /// (`cancel`, shutdown, deletion) ends `cancelled` without ever having started.
+    private func runQueuedTurn(_ context: TurnContext, ticket: TurnSlots.Ticket) async {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var holdsSlot = false
+        do {
+            try await hub.turnSlots.wait(for: ticket)
+            holdsSlot = true
+        } catch {}
+        // A slot handed over as the turn was being cancelled, or at shutdown, goes to the next.
+        guard holdsSlot, !Task.isCancelled, !hub.isShuttingDown else {
+            if holdsSlot { hub.turnSlots.release() }
+            let duration = clock.now - start
+            hub.metrics.turnEnded(status: TurnEvent.Status.cancelled.rawValue, duration: duration)
+            state.withLock { state in
+                let reason = state.turn?.cancelReason ?? (hub.isShuttingDown ? "shutdown" : "cancelled")
+                let end = TurnEvent(status: .cancelled, durationMilliseconds: duration.milliseconds, reason: reason)
+                _ = emit(.turn(end), turnID: context.turnID, in: &state)
+                state.turn = nil
+            }
+            return
+        }
+        emit(.turn(TurnEvent(status: .started)), turnID: context.turnID)
+        await runTurn(context)
+    }
+
+    /// Runs a turn that holds a concurrent-turn slot, emits its end and gives the slot back.
     private func runTurn(_ context: TurnContext) async {
         let clock = ContinuousClock()
         let start = clock.now
@@ -307,6 +370,7 @@ final class Session: Sendable {
             _ = emit(.turn(end), turnID: context.turnID, traceID: span?.traceID, spanID: span?.spanID, in: &state)
             state.turn = nil
         }
+        hub.turnSlots.release()
     }
 
     /// Ends a turn that was left running by a previous process (crash or kill).

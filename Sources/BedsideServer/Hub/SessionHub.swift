@@ -7,10 +7,14 @@ import Synchronization
 /// The one place every server event goes through: it assigns `seq`, persists, and fans out to
 /// every connection of the event's session and to no other.
 ///
-/// The hub keeps a ``Session`` in memory while it has connections, a running turn or events in
-/// flight, and forgets it when it has none (the store keeps its history). It is a `Service`:
-/// `run()` writes events until graceful shutdown, then cancels running turns, writes their end
-/// events, and closes every connection with 1001.
+/// The hub keeps a ``Session`` in memory while it has connections, a running or queued turn or
+/// events in flight, and forgets it when it has none (the store keeps its history). It is a
+/// `Service`: `run()` writes events until graceful shutdown, then cancels running and queued
+/// turns, writes their end events, and closes every connection with 1001.
+///
+/// It also holds the server's turn limits: the turns each rate key may start per minute
+/// (``TurnRateWindow``) and the turns that may run at once (``TurnSlots``), shared by every
+/// session.
 ///
 /// What it deliberately does not do: parse frames or touch sockets. Connections hand it
 /// validated frames and drain their own outboxes.
@@ -24,6 +28,12 @@ public final class SessionHub: Service, Sendable {
     let metrics: BedsideMetrics
     /// The turn limits: turns per minute per rate key, and turns running at once.
     let limits: ServerLimits
+    /// Turns each rate key started in the last minute (`limits.maxTurnsPerMinute`).
+    let turnRates: Mutex<TurnRateWindow>
+    /// The slots of the turns running at once (`limits.maxConcurrentTurns`).
+    let turnSlots: TurnSlots
+    /// The time the turn-rate window is measured on: elapsed since the hub was made.
+    let elapsed: @Sendable () -> Duration
     /// The per-user channel of `GET /sessions/updates`.
     let userChannel = UserChannel()
 
@@ -37,6 +47,9 @@ public final class SessionHub: Service, Sendable {
     private let shuttingDown = Atomic(false)
 
     /// Creates a hub over `store` whose turns are run by `runner`.
+    ///
+    /// - Parameter clock: what the turns-per-minute window is measured on; tests pass a
+    ///   manual clock. Default: the continuous clock.
     public init(
         store: any EventStore,
         runner: any TurnRunner,
@@ -44,10 +57,14 @@ public final class SessionHub: Service, Sendable {
         serverVersion: String = BedsideVersion.current,
         metrics: BedsideMetrics = BedsideMetrics(),
         limits: ServerLimits = ServerLimits(),
+        clock: any Clock<Duration> = ContinuousClock(),
         logger: Logger
     ) {
         self.metrics = metrics
         self.limits = limits
+        self.turnRates = Mutex(TurnRateWindow(limit: limits.maxTurnsPerMinute))
+        self.turnSlots = TurnSlots(capacity: limits.maxConcurrentTurns)
+        self.elapsed = Self.elapsed(on: clock)
         self.store = store
         self.runner = runner
         self.logger = logger
@@ -57,6 +74,20 @@ public final class SessionHub: Service, Sendable {
     }
 
     var isShuttingDown: Bool { shuttingDown.load(ordering: .acquiring) }
+
+    /// `clock` opened once: `any Clock<Duration>` cannot subtract its own instants.
+    private static func elapsed<C: Clock<Duration>>(on clock: C) -> @Sendable () -> Duration {
+        let origin = clock.now
+        return { origin.duration(to: clock.now) }
+    }
+
+    /// Counts a turn of `rateKey` against its turns per minute, or says how long until one
+    /// may start; a nil key (an internal caller) is never limited.
+    func admitTurn(rateKey: String?) -> TurnRateWindow.Decision {
+        guard let rateKey, limits.maxTurnsPerMinute > 0 else { return .admitted }
+        let now = elapsed()
+        return turnRates.withLock { $0.admit(rateKey, at: now) }
+    }
 
     // MARK: Service
 
@@ -180,13 +211,28 @@ public final class SessionHub: Service, Sendable {
     }
 
     /// A connection-scoped `error` frame (no seq; not part of the session's history).
-    func connectionError(_ code: ErrorCode, _ message: String, session: SessionID) -> OutboundFrame {
-        .event(seq: nil, text: connectionErrorText(code, message, session: session))
+    func connectionError(
+        _ code: ErrorCode,
+        _ message: String,
+        session: SessionID,
+        retryAfterMilliseconds: Int64? = nil
+    ) -> OutboundFrame {
+        .event(seq: nil, text: connectionErrorText(code, message, session: session, retryAfterMilliseconds: retryAfterMilliseconds))
     }
 
     /// The JSON text of a connection-scoped `error` frame.
-    func connectionErrorText(_ code: ErrorCode, _ message: String, session: SessionID) -> String {
-        ServerEvent(sessionID: session, seq: nil, timestamp: .now(), payload: .error(code: code, message: message)).json
+    func connectionErrorText(
+        _ code: ErrorCode,
+        _ message: String,
+        session: SessionID,
+        retryAfterMilliseconds: Int64? = nil
+    ) -> String {
+        ServerEvent(
+            sessionID: session,
+            seq: nil,
+            timestamp: .now(),
+            payload: .error(code: code, message: message, retryAfterMilliseconds: retryAfterMilliseconds)
+        ).json
     }
 }
 

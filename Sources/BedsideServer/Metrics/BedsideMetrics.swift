@@ -46,7 +46,8 @@ public final class BedsideMetrics: Sendable {
     ].map { Duration.seconds($0) }
     /// Every event type of the protocol, counted without a lookup in the registry.
     static let eventTypes = [
-        "connection", "user", "turn", "assistant", "openai_call", "openai_response", "tool_call", "tool_result", "error",
+        "connection", "user", "queued", "turn", "assistant", "openai_call", "openai_response", "tool_call", "tool_result",
+        "error",
     ]
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
@@ -174,11 +175,18 @@ public final class BedsideMetrics: Sendable {
         }
     }
 
+    /// The `tool` label of calls that named no offered tool.
+    public static let otherTool = "other"
+
     /// Records a tool call's duration, by tool and whether it failed.
-    public func toolCall(name: String, duration: Duration, isError: Bool) {
+    ///
+    /// The `tool` label is the tool's name only when `offered` (the call named one of the tools
+    /// the turn offered: built-in or MCP); any other name a model makes up is labelled
+    /// ``otherTool``, so the number of series stays that of the tools configured.
+    public func toolCall(name: String, offered: Bool, duration: Duration, isError: Bool) {
         registry.makeDurationHistogram(
             descriptor: Self.named("bedside_tool_call_duration_seconds", "Tool call durations, by tool."),
-            labels: [("tool", name), ("error", isError ? "true" : "false")],
+            labels: [("tool", offered ? name : Self.otherTool), ("error", isError ? "true" : "false")],
             buckets: Self.stepBuckets
         ).record(duration)
     }

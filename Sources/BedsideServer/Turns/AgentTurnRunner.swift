@@ -92,7 +92,8 @@ public struct AgentTurnRunner: TurnRunner {
         }
     }
 
-    /// Records the metrics of a model request or tool call.
+    /// Records the metrics of a model request or tool call; a call beyond the per-response
+    /// limit also counts as `bedside_limit_refusals_total{limit="tool_calls_per_response"}`.
     static func record(_ event: AgentEvent, provider: String, in metrics: BedsideMetrics) {
         switch event {
         case .modelCallEnded(let report):
@@ -104,7 +105,13 @@ public struct AgentTurnRunner: TurnRunner {
                 outputTokens: report.usage.completionTokens
             )
         case .toolCallEnded(let report):
-            metrics.toolCall(name: report.toolName, duration: report.duration, isError: report.output.isError)
+            metrics.toolCall(
+                name: report.toolName,
+                offered: report.namesOfferedTool,
+                duration: report.duration,
+                isError: report.output.isError
+            )
+            if report.beyondLimit { metrics.limitReached(.toolCallsPerResponse) }
         default:
             break
         }
