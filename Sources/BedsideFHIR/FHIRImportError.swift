@@ -18,8 +18,13 @@ public struct FHIRImportError: Error, Sendable, Equatable, CustomStringConvertib
         public static let notFound = IssueCode(rawValue: "not-found")
         /// The content is larger than the import accepts.
         public static let tooCostly = IssueCode(rawValue: "too-costly")
-        /// The content uses something this importer does not do (conditional references).
+        /// The content uses something this importer does not do (conditional references, a
+        /// resource type an external server is not sent).
         public static let notSupported = IssueCode(rawValue: "not-supported")
+        /// A resource of the input belongs to another patient, or to none of the import.
+        public static let businessRule = IssueCode(rawValue: "business-rule")
+        /// An id of the input is already another patient's record.
+        public static let conflict = IssueCode(rawValue: "conflict")
 
         public var description: String { rawValue }
     }
@@ -29,11 +34,19 @@ public struct FHIRImportError: Error, Sendable, Equatable, CustomStringConvertib
     public let code: IssueCode
     /// Names the problem and, where it helps, the entry or reference at fault.
     public let message: String
+    /// The patients a refusal about patient data concerns, the imported one first (then the one
+    /// the input reached for, even when the message does not name it): for the access audit.
+    /// Empty for refusals of the input's form.
+    public let patients: [String]
+    /// The `Type/id` of the resources at fault, for the access audit.
+    public let resources: [String]
 
-    init(status: Int = 422, _ code: IssueCode, _ message: String) {
+    init(status: Int = 422, _ code: IssueCode, _ message: String, patients: [String] = [], resources: [String] = []) {
         self.status = status
         self.code = code
         self.message = message
+        self.patients = patients
+        self.resources = resources
     }
 
     public var description: String { "\(status) \(code): \(message)" }

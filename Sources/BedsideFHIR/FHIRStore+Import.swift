@@ -22,9 +22,13 @@ extension FHIRStore {
     /// Imports a `Patient`, or a transaction, batch or collection `Bundle` holding exactly one Patient.
     ///
     /// All or nothing: the resources are written in one transaction, after every reference has been
-    /// resolved (`urn:uuid:` references become `Type/id`); importing the same ids again replaces
-    /// the resources and their search rows. Throws ``FHIRImportError`` and stores nothing when the
-    /// input is refused.
+    /// resolved (`urn:uuid:` references become `Type/id`). Every resource of the Patient
+    /// compartment must belong to the bundle's Patient (see ``PatientCompartment``) and may replace
+    /// only a stored resource of that same patient: importing the same patient again replaces its
+    /// resources and their search rows, but an id that is another patient's is refused (422
+    /// `conflict`). Shared resources (Organization, Practitioner, Location, …) are stored when new
+    /// and never replaced: the stored one keeps its content. Throws ``FHIRImportError`` and
+    /// stores nothing when the input is refused.
     @discardableResult
     public func importPatient(_ json: Data, maxBytes: Int = FHIRStore.defaultMaxImportBytes) async throws -> ImportResult {
         let plans = try await write(lastUpdated: FHIRDate.iso(Int64(now().timeIntervalSince1970.rounded(.down)))) {
@@ -46,7 +50,12 @@ extension FHIRStore {
                 let plans = try makePlans()
                 for plan in plans {
                     try Self.checkReferences(plan, in: db)
+                    let owner = try db.cachedStatement(sql: "SELECT patient_id FROM resource WHERE type = ? AND id = ?")
                     for resource in plan.resources {
+                        if let stored = try Row.fetchOne(owner, arguments: [resource.type, resource.id]) {
+                            if resource.shared { continue }  // shared resources keep their first content
+                            try Self.checkOwner(stored["patient_id"], of: resource, importing: plan.patientID)
+                        }
                         try Self.store(resource, lastUpdated: lastUpdated, in: db)
                     }
                 }
@@ -65,6 +74,19 @@ extension FHIRStore {
                 )
             }
         }
+    }
+
+    /// Refuses to replace a stored compartment resource that is not the imported patient's. The
+    /// message does not name the other patient: who owns an id is not the importer's to learn.
+    private static func checkOwner(_ stored: String?, of resource: ImportPlan.Resource, importing patientID: String) throws {
+        guard stored != patientID else { return }
+        let key = "\(resource.type)/\(resource.id)"
+        throw FHIRImportError(
+            .conflict,
+            "\(key) is already stored as \(stored == nil ? "a record of no patient" : "another patient's record"), not Patient/\(patientID)'s: an import may replace only the imported patient's own resources.",
+            patients: [patientID] + (stored.map { [$0] } ?? []),
+            resources: [key]
+        )
     }
 
     private static func store(_ resource: ImportPlan.Resource, lastUpdated: String, in db: Database) throws {

@@ -9,9 +9,22 @@ struct ImportPlan: Sendable {
     struct Resource: Sendable {
         let type: String
         let id: String
+        /// The patient whose record this is: the imported patient for every resource of the
+        /// Patient compartment; for a shared resource, the patient its `subject`, `patient` or
+        /// `beneficiary` names (the imported one, or nil).
         let patientID: String?
+        /// Outside every patient's compartment (Organization, Practitioner, …): stored only when
+        /// the store does not hold it yet, never replaced.
+        let shared: Bool
         let json: String
         let index: ResourceIndex
+    }
+
+    /// A resource of the input with its id assigned and its references rewritten.
+    struct Keyed {
+        let type: String
+        let id: String
+        let resource: JSONValue
     }
 
     /// A `Type/id` reference to something outside the input, which the store must already hold.
@@ -55,7 +68,10 @@ struct ImportPlan: Sendable {
             let id: String
             if let given = resource["id"] {
                 guard let text = given.stringValue, FHIRIdentifier.isValid(text) else {
-                    throw FHIRImportError(.invalid, "Entry \(position) (\(type)) has an invalid id: \(FHIRJSON.text(given)).")
+                    throw FHIRImportError(
+                        .invalid,
+                        "Entry \(position) (\(type)) has an invalid id: \(FHIRJSON.text(given)) (an id is 1 to 64 letters, digits, '-' and '.', not dots alone)."
+                    )
                 }
                 id = text
             } else if let uuid = entry.fullUrl.flatMap(Self.uuid), FHIRIdentifier.isValid(uuid) {
@@ -82,25 +98,25 @@ struct ImportPlan: Sendable {
         patientID = patients[0].id
 
         var rewriter = ReferenceRewriter(targets: targets, known: known)
-        var resources: [Resource] = []
-        resources.reserveCapacity(keyed.count)
+        var rewritten: [Keyed] = []
+        rewritten.reserveCapacity(keyed.count)
         for (type, id, members) in keyed {
             var members = members
             members["id"] = .string(id)
             rewriter.source = "\(type)/\(id)"
-            let resource = try rewriter.rewrite(.object(members))
-            let patient = type == "Patient" ? id : Self.patientReference(of: resource)
-            resources.append(
-                Resource(
-                    type: type,
-                    id: id,
-                    patientID: patient,
-                    json: FHIRJSON.text(resource),
-                    index: ResourceIndex(type: type, resource: resource)
-                )
+            rewritten.append(Keyed(type: type, id: id, resource: try rewriter.rewrite(.object(members))))
+        }
+        let owners = try Self.owners(of: rewritten, patientID: patientID)
+        resources = zip(rewritten, owners).map { entry, owner in
+            Resource(
+                type: entry.type,
+                id: entry.id,
+                patientID: owner,
+                shared: !PatientCompartment.contains(entry.type),
+                json: FHIRJSON.text(entry.resource),
+                index: ResourceIndex(type: entry.type, resource: entry.resource)
             )
         }
-        self.resources = resources
         self.counts = counts
         externalReferences = rewriter.external
     }
@@ -117,8 +133,14 @@ struct ImportPlan: Sendable {
             guard let resource = entry["resource"]?.objectValue else {
                 throw FHIRImportError(.structure, "Bundle.entry[\(position)] has no resource.")
             }
-            guard resource["resourceType"]?.stringValue?.isEmpty == false else {
+            guard let type = resource["resourceType"]?.stringValue, !type.isEmpty else {
                 throw FHIRImportError(.structure, "Bundle.entry[\(position)].resource has no resourceType.")
+            }
+            guard FHIRResourceType.isKnown(type) else {
+                throw FHIRImportError(
+                    .invalid,
+                    "Bundle.entry[\(position)].resource has the resourceType '\(type)', which is not a FHIR R4 resource type."
+                )
             }
             return (entry["fullUrl"]?.stringValue, resource)
         }
@@ -136,16 +158,6 @@ struct ImportPlan: Sendable {
             if !id.isEmpty { return String(id) }
         }
         return nil
-    }
-}
-
-/// FHIR's `id` datatype: 1 to 64 letters, digits, `-` and `.`.
-enum FHIRIdentifier {
-    static func isValid(_ text: String) -> Bool {
-        !text.isEmpty && text.utf8.count <= 64
-            && text.utf8.allSatisfy { byte in
-                (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte) || byte == 45 || byte == 46
-            }
     }
 }
 

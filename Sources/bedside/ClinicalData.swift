@@ -84,6 +84,12 @@ extension Duration {
 extension PatientImportError {
     /// The server's refusal for an import the FHIR importer refused, with its status and issue code.
     init(_ error: FHIRImportError) {
-        self.init(status: error.status, issueCode: error.code.rawValue, message: error.message)
+        self.init(
+            status: error.status,
+            issueCode: error.code.rawValue,
+            message: error.message,
+            patientIDs: error.patients,
+            resources: error.resources
+        )
     }
 }

@@ -8,16 +8,43 @@ import Synchronization
 import Testing
 
 /// A FHIR REST server on 127.0.0.1 that answers reads and searches from an embedded store, with
-/// a client-credentials token endpoint, the way Aidbox is reached.
+/// a client-credentials token endpoint, the way Aidbox is reached. It records every request
+/// line as it arrived, before any routing.
 final class FakeFHIRServer: Sendable {
     let port: Int
     private let server: LoopbackServer
     private let counter: Counter
+    private let log: RequestLog
     /// How many tokens have been asked for.
     var tokens: Int { counter.value.load(ordering: .relaxed) }
+    /// `METHOD path?query` of every request, as sent.
+    var requests: [String] { log.lines.withLock { $0 } }
+    /// The transaction Bundles received.
+    var transactions: [JSONValue] { log.transactions.withLock { $0 } }
 
     final class Counter: Sendable {
         let value = Atomic(0)
+    }
+
+    final class RequestLog: Sendable {
+        let lines = Mutex<[String]>([])
+        let transactions = Mutex<[JSONValue]>([])
+    }
+
+    /// Records each request before the router sees it.
+    struct Recorder: RouterMiddleware {
+        let log: RequestLog
+
+        func handle(
+            _ request: Request,
+            context: BasicRequestContext,
+            next: (Request, BasicRequestContext) async throws -> Response
+        )
+            async throws -> Response
+        {
+            log.lines.withLock { $0.append("\(request.method.rawValue) \(request.head.path ?? "")") }
+            return try await next(request, context)
+        }
     }
 
     var baseURL: String { "http://127.0.0.1:\(port)/fhir" }
@@ -25,6 +52,8 @@ final class FakeFHIRServer: Sendable {
 
     init(store: FHIRStore, delay: Duration? = nil) async throws {
         let router = Router()
+        let log = RequestLog()
+        router.add(middleware: Recorder(log: log))
         let tokenRequests = Counter()
         let outcome = Self.outcome
         let authorized = Self.authorized
@@ -39,31 +68,21 @@ final class FakeFHIRServer: Sendable {
                 body: .init(byteBuffer: ByteBuffer(string: #"{"access_token":"token-1","token_type":"Bearer","expires_in":3600}"#))
             )
         }
-        // A transaction: its resources are imported into the store as one collection, all or nothing.
+        // A batch of reads, or a transaction of PUTs and conditional creates, imported into the
+        // store as one collection, all or nothing.
         router.post("/fhir") { request, _ -> Response in
             guard authorized(request) else { return outcome(.unauthorized, "Access denied") }
             let bundle = try FHIRJSON.parse(Data(try await request.body.collect(upTo: 64 << 20).readableBytesView))
-            guard bundle["type"] == .string("transaction"), case .array(let entries)? = bundle["entry"] else {
-                return outcome(.badRequest, "Expected a transaction Bundle")
+            guard case .array(let entries)? = bundle["entry"] else { return outcome(.badRequest, "Expected a Bundle with entries") }
+            switch bundle["type"]?.stringValue {
+            case "batch":
+                return try await Self.answerBatch(entries, from: store)
+            case "transaction":
+                log.transactions.withLock { $0.append(bundle) }
+                return try await Self.apply(entries, to: store)
+            default:
+                return outcome(.badRequest, "Expected a batch or transaction Bundle")
             }
-            guard entries.allSatisfy({ $0["request"]?["method"] == .string("PUT") }) else {
-                return outcome(.badRequest, "Expected PUT entries")
-            }
-            let collection = JSONValue.object([
-                "resourceType": .string("Bundle"), "type": .string("collection"),
-                "entry": .array(entries.map { .object(["resource": $0["resource"] ?? .null]) }),
-            ])
-            do {
-                try await store.importPatient(Data(FHIRJSON.text(collection).utf8))
-            } catch let error as FHIRImportError {
-                return outcome(.unprocessableContent, error.message)
-            }
-            let body = #"{"resourceType":"Bundle","type":"transaction-response","entry":[]}"#
-            return Response(
-                status: .ok,
-                headers: [.contentType: "application/fhir+json"],
-                body: .init(byteBuffer: ByteBuffer(string: body))
-            )
         }
         router.get("/fhir/:type/:id") { request, context -> Response in
             if let delay { try await Task.sleep(for: delay) }
@@ -102,6 +121,106 @@ final class FakeFHIRServer: Sendable {
         server = try await LoopbackServer.start(router: router, label: "fake-fhir")
         port = server.port
         counter = tokenRequests
+        self.log = log
+    }
+
+    /// Answers the GET entries of a batch, in order.
+    static func answerBatch(_ entries: [JSONValue], from store: FHIRStore) async throws -> Response {
+        var answers: [JSONValue] = []
+        for entry in entries {
+            guard entry["request"]?["method"] == .string("GET"), let url = entry["request"]?["url"]?.stringValue else {
+                return outcome(.badRequest, "Expected GET entries")
+            }
+            let parts = url.split(separator: "/")
+            if parts.count == 2, let json = try await store.read(type: String(parts[0]), id: String(parts[1])) {
+                answers.append(.object(["resource": try FHIRJSON.parse(json), "response": .object(["status": .string("200 OK")])]))
+            } else {
+                answers.append(.object(["response": .object(["status": .string("404 Not Found")])]))
+            }
+        }
+        let body = JSONValue.object(["resourceType": .string("Bundle"), "type": .string("batch-response"), "entry": .array(answers)])
+        return Response(
+            status: .ok,
+            headers: [.contentType: "application/fhir+json"],
+            body: .init(byteBuffer: ByteBuffer(string: FHIRJSON.text(body)))
+        )
+    }
+
+    /// Applies a transaction as a FHIR server would: `PUT Type/id` as written; `POST Type` with
+    /// `ifNoneExist` skipped when a stored resource matches (identifier or _id), else created
+    /// under a new id; `urn:uuid:` references rewritten to what each create resolved to.
+    static func apply(_ entries: [JSONValue], to store: FHIRStore) async throws -> Response {
+        var resolved: [String: String] = [:]  // fullUrl -> Type/id
+        var kept: [JSONValue] = []
+        for entry in entries {
+            guard var resource = entry["resource"]?.objectValue, let type = resource["resourceType"]?.stringValue else {
+                return outcome(.badRequest, "An entry has no resource")
+            }
+            switch entry["request"]?["method"]?.stringValue {
+            case "PUT":
+                kept.append(.object(resource))
+            case "POST":
+                guard let fullUrl = entry["fullUrl"]?.stringValue, let query = entry["request"]?["ifNoneExist"]?.stringValue else {
+                    return outcome(.badRequest, "Expected conditional creates with a fullUrl")
+                }
+                if let existing = try await match(type: type, query: query, in: store) {
+                    resolved[fullUrl] = "\(type)/\(existing)"
+                } else {
+                    let id = UUID().uuidString.lowercased()
+                    resource["id"] = .string(id)
+                    resolved[fullUrl] = "\(type)/\(id)"
+                    kept.append(.object(resource))
+                }
+            default:
+                return outcome(.badRequest, "Expected PUT or POST entries")
+            }
+        }
+        let collection = JSONValue.object([
+            "resourceType": .string("Bundle"), "type": .string("collection"),
+            "entry": .array(kept.map { .object(["resource": rewrite($0, resolved)]) }),
+        ])
+        do {
+            try await store.importPatient(Data(FHIRJSON.text(collection).utf8))
+        } catch let error as FHIRImportError {
+            return outcome(.unprocessableContent, error.message)
+        }
+        let body = #"{"resourceType":"Bundle","type":"transaction-response","entry":[]}"#
+        return Response(status: .ok, headers: [.contentType: "application/fhir+json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    /// The id of the stored `type` that `identifier=system|value` or `_id=id` matches.
+    private static func match(type: String, query: String, in store: FHIRStore) async throws -> String? {
+        guard let equals = query.firstIndex(of: "=") else { return nil }
+        let name = query[..<equals]
+        let value = String(query[query.index(after: equals)...]).removingPercentEncoding ?? ""
+        if name == "_id" { return try await store.read(type: type, id: value) == nil ? nil : value }
+        guard name == "identifier" else { return nil }
+        let page = try await store.search(type: type, parameters: [("_count", "1000")])
+        for text in page.resources {
+            let resource = try FHIRJSON.parse(text)
+            guard case .array(let identifiers)? = resource["identifier"] else { continue }
+            let matches = identifiers.contains { "\($0["system"]?.stringValue ?? "")|\($0["value"]?.stringValue ?? "")" == value }
+            if matches { return resource["id"]?.stringValue }
+        }
+        return nil
+    }
+
+    private static func rewrite(_ value: JSONValue, _ resolved: [String: String]) -> JSONValue {
+        switch value {
+        case .object(var members):
+            for (key, member) in members {
+                if key == "reference", let text = member.stringValue, let target = resolved[text] {
+                    members[key] = .string(target)
+                } else {
+                    members[key] = rewrite(member, resolved)
+                }
+            }
+            return .object(members)
+        case .array(let elements):
+            return .array(elements.map { rewrite($0, resolved) })
+        default:
+            return value
+        }
     }
 
     @Sendable static func outcome(_ status: HTTPResponse.Status, _ text: String) -> Response {

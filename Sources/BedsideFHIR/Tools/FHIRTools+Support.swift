@@ -115,7 +115,13 @@ struct ToolArguments {
             throw Problem(message: "Give patient_id (find it with find_patients).")
         }
         if id.hasPrefix("Patient/") { id.removeFirst("Patient/".count) }
+        guard FHIRIdentifier.isValid(id) else { throw Problem(message: Self.idRule("patient_id", id)) }
         return id
+    }
+
+    /// The message for an argument that is no FHIR id.
+    static func idRule(_ key: String, _ value: String) -> String {
+        "\(key) must be a FHIR id (1 to 64 letters, digits, '-' and '.', not dots alone), not '\(value.prefix(80))'."
     }
 
     /// `count` between 1 and 100, else `fallback`.

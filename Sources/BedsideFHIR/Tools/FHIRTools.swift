@@ -197,8 +197,16 @@ public struct FHIRTools: Toolset {
     }
 
     func readResource(_ input: ToolArguments) async throws -> Reading {
-        guard let type = try input.string("resource_type"), let id = try input.string("id") else {
+        guard let name = try input.string("resource_type"), let id = try input.string("id") else {
             throw ToolArguments.Problem(message: "Give resource_type and id, e.g. Observation and its id.")
+        }
+        guard let type = FHIRResourceType.canonical(name) else {
+            throw ToolArguments.Problem(
+                message: "resource_type must be a FHIR R4 resource type such as Observation or Condition, not '\(name)'."
+            )
+        }
+        guard FHIRIdentifier.isValid(id) else {
+            throw ToolArguments.Problem(message: ToolArguments.idRule("id", id))
         }
         guard let resource = try await source.resource(type: type, id: id) else {
             throw ToolArguments.Problem(message: "There is no \(type) with id \(id).")

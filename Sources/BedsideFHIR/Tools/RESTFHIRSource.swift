@@ -36,16 +36,22 @@ public final class RESTFHIRSource: FHIRDataSource {
 
     public var label: String { configuration.baseURL }
 
+    /// Reads `type/id`. `type` must be an R4 resource type (else this throws, sending nothing);
+    /// an id that breaks FHIR's id syntax, or is only dots, names no resource: nil, nothing sent.
     public func resource(type: String, id: String) async throws -> JSONValue? {
-        let (status, body) = try await get("\(configuration.baseURL)/\(Self.escape(type))/\(Self.escape(id))")
+        try Self.checkType(type)
+        guard FHIRIdentifier.isValid(id) else { return nil }
+        let (status, body) = try await get("\(configuration.baseURL)/\(Self.pathSegment(type))/\(Self.pathSegment(id))")
         if status == 404 || status == 410 { return nil }
         try check(status, body)
         return try parse(body)
     }
 
+    /// Searches `type`, which must be an R4 resource type (else this throws, sending nothing).
     public func page(type: String, parameters: [(name: String, value: String)]) async throws -> FHIRPage {
+        try Self.checkType(type)
         let query = parameters.map { "\(Self.escape($0.name))=\(Self.escape($0.value))" }.joined(separator: "&")
-        let (status, body) = try await get("\(configuration.baseURL)/\(Self.escape(type))\(query.isEmpty ? "" : "?" + query)")
+        let (status, body) = try await get("\(configuration.baseURL)/\(Self.pathSegment(type))\(query.isEmpty ? "" : "?" + query)")
         try check(status, body)
         let bundle = try parse(body)
         var resources: [JSONValue] = []
@@ -156,10 +162,44 @@ public final class RESTFHIRSource: FHIRDataSource {
         return value
     }
 
-    private static func escape(_ text: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~,")
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    // MARK: - URLs
+
+    /// Every request stays below the base URL: only R4 type names and valid ids become path
+    /// segments, and each segment is percent-encoded besides.
+    private static func checkType(_ type: String) throws {
+        guard FHIRResourceType.isKnown(type) else {
+            throw FHIRServerError(message: "'\(type)' is not a FHIR R4 resource type, so Bedside does not ask the FHIR server for it.")
+        }
+    }
+
+    /// Percent-encodes everything but ASCII letters, digits and `-._~`; a segment that would be
+    /// only dots (`.`, `..`) has its dots encoded too, so it can never step out of the base path.
+    public static func pathSegment(_ text: String) -> String {
+        let encoded = percentEncode(text, keeping: "-._~")
+        guard !encoded.isEmpty, encoded.utf8.allSatisfy({ $0 == UInt8(ascii: ".") }) else { return encoded }
+        return String(repeating: "%2E", count: encoded.utf8.count)
+    }
+
+    /// A query name or value (or a form field): like a path segment, with `,` kept for FHIR's OR lists.
+    static func escape(_ text: String) -> String {
+        percentEncode(text, keeping: "-._~,")
+    }
+
+    private static func percentEncode(_ text: String, keeping extra: String) -> String {
+        let kept = Set(extra.utf8)
+        var encoded = ""
+        for byte in text.utf8 {
+            switch byte {
+            case 48...57, 65...90, 97...122:
+                encoded.unicodeScalars.append(Unicode.Scalar(byte))
+            case _ where kept.contains(byte):
+                encoded.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let hex = String(byte, radix: 16, uppercase: true)
+                encoded += byte < 16 ? "%0\(hex)" : "%\(hex)"
+            }
+        }
+        return encoded
     }
 }
 

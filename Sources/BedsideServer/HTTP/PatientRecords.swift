@@ -26,17 +26,26 @@ public protocol PatientRecords: Sendable {
 
 /// Why an import was refused, in the terms of an HTTP answer and a FHIR `OperationOutcome`.
 public struct PatientImportError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The HTTP status: 400 (not JSON), 413 (too large) or 422 (not importable).
+    /// The HTTP status: 400 (not JSON), 413 (too large), 422 (not importable) or 502 (the
+    /// external FHIR server failed).
     public var status: Int
     /// The FHIR issue type (`OperationOutcome.issue.code`): `invalid`, `structure`, `not-found`, `too-costly`, …
     public var issueCode: String
     /// Names the problem and, where it helps, the entry or reference at fault.
     public var message: String
+    /// The patients a refusal about patient data concerns, the imported one first, then any
+    /// other the input reached for (which the message may keep to itself): the route writes
+    /// them to the caller's access audit. Empty when the input was refused for its form.
+    public var patientIDs: [String]
+    /// The `Type/id` of the resources at fault, for the access audit.
+    public var resources: [String]
 
-    public init(status: Int, issueCode: String, message: String) {
+    public init(status: Int, issueCode: String, message: String, patientIDs: [String] = [], resources: [String] = []) {
         self.status = status
         self.issueCode = issueCode
         self.message = message
+        self.patientIDs = patientIDs
+        self.resources = resources
     }
 
     public var description: String { "\(status) \(issueCode): \(message)" }

@@ -4,13 +4,15 @@ import BedsideProtocol
 import Foundation
 import Hummingbird
 import Logging
+import Synchronization
 
 /// `POST /patient` imports a patient's record; `GET /patient/{id}` reads it back with a summary.
 ///
 /// Refused imports answer with a FHIR `OperationOutcome`, the body FHIR clients expect; every
 /// other refusal (origin, unknown patient, no clinical data) uses the usual `{"error","code"}`.
 /// An import may write patient data, so it obeys the same origin allow-list as `/ws`: a
-/// cross-site page must not be able to post a record.
+/// cross-site page must not be able to post a record. At most ``maxConcurrentImports`` imports
+/// are read and parsed at once (each may hold tens of MiB); one more is answered 429.
 struct PatientRoutes: Sendable {
     let records: (any PatientRecords)?
     let origins: OriginPolicy
@@ -19,10 +21,13 @@ struct PatientRoutes: Sendable {
     var authentication: Authentication = .none
     /// Where imports and reads are recorded, under the caller's session ``auditSessionID``.
     var audit: (any AccessAudit)?
-    /// Imports parsed at once; one more is answered 429 `too_many_requests`. 0: unlimited.
+    /// Imports read and parsed at once; one more is answered 429 with an `OperationOutcome`
+    /// (issue `throttled`) and `Retry-After: 1`. 0: unlimited. `--max-concurrent-imports`.
     var maxConcurrentImports = 0
     /// Where refused imports are counted (`bedside_limit_refusals_total{limit="concurrent_imports"}`).
     var metrics: BedsideMetrics?
+    /// The imports under way, shared by every request these routes answer.
+    private let running = ImportGate()
 
     /// The session of the caller's own access audit that `POST /patient` and `GET /patient/{id}`
     /// write to: `GET /sessions/http-patient/audit` reads it.
@@ -33,6 +38,14 @@ struct PatientRoutes: Sendable {
             try origins.check(request, to: "import patients")
             let caller = try await authentication.require(request, anyOf: [.importer])
             let records = try available()
+            guard running.enter(limit: maxConcurrentImports) else {
+                metrics?.limitReached(.concurrentImports)
+                context.logger.info("Refused a patient import: too many at once", metadata: ["limit": "\(maxConcurrentImports)"])
+                // Answered at once, body unread: a client still sending can stop (on a kept-alive
+                // connection the server then skips the rest of the body).
+                return throttled()
+            }
+            defer { running.leave() }
             let started = ContinuousClock.now
             do {
                 let body = try await collect(request.body)
@@ -49,7 +62,7 @@ struct PatientRoutes: Sendable {
                 )
                 try await record(
                     tool: "import_patient",
-                    patientID: imported.patientID,
+                    patientIDs: [imported.patientID],
                     resources: ["Patient/\(imported.patientID)"],
                     caller: caller
                 )
@@ -59,6 +72,16 @@ struct PatientRoutes: Sendable {
                     "Refused a patient import",
                     metadata: ["http.status": "\(error.status)", "fhir.issue": "\(error.issueCode)"]
                 )
+                // An import refused for whose records it holds was an attempt on patient data:
+                // the auditor sees it under the patients it named, the reached-for one included.
+                if !error.patientIDs.isEmpty {
+                    try await record(
+                        tool: "import_patient_refused",
+                        patientIDs: error.patientIDs,
+                        resources: error.resources,
+                        caller: caller
+                    )
+                }
                 return operationOutcome(error)
             }
         }
@@ -72,14 +95,14 @@ struct PatientRoutes: Sendable {
             guard let json = try await available().patient(id: id) else {
                 throw APIError(.notFound, .notFound, "Patient/\(id) is not stored here: import it with POST /patient.")
             }
-            try await record(tool: "read_patient", patientID: id, resources: ["Patient/\(id)"], caller: caller)
+            try await record(tool: "read_patient", patientIDs: [id], resources: ["Patient/\(id)"], caller: caller)
             return Response.json(json)
         }
     }
 
     /// Writes the import or read to the caller's access audit. Fails closed: a read that
     /// cannot be audited is not answered.
-    private func record(tool: String, patientID: String, resources: [String], caller: Caller) async throws {
+    private func record(tool: String, patientIDs: [String], resources: [String], caller: Caller) async throws {
         guard let audit, let session = SessionID(Self.auditSessionID, owner: caller.principal.key) else { return }
         try await audit.record(
             AccessRecord(
@@ -87,7 +110,7 @@ struct PatientRoutes: Sendable {
                 turnID: nil,
                 toolCallID: nil,
                 tool: tool,
-                patientIDs: [patientID],
+                patientIDs: patientIDs,
                 resources: resources,
                 timeMicros: Timestamp.now().microseconds
             )
@@ -121,6 +144,19 @@ struct PatientRoutes: Sendable {
         return Data(buffer.readableBytesView)
     }
 
+    private func throttled() -> Response {
+        var response = operationOutcome(
+            PatientImportError(
+                status: 429,
+                issueCode: "throttled",
+                message:
+                    "This server imports at most \(maxConcurrentImports) patients at once (--max-concurrent-imports), and that many are under way: retry in a moment."
+            )
+        )
+        response.headers[.retryAfter] = "1"
+        return response
+    }
+
     private func created(patientID: String, counts: [String: Int]) -> Response {
         var json = JSONWriter()
         json.beginObject()
@@ -151,4 +187,23 @@ struct PatientRoutes: Sendable {
         return Response.json(json.text, status: HTTPResponse.Status(code: error.status))
     }
 
+}
+
+/// Counts the imports being read and parsed, so that one beyond the limit can be refused at once.
+final class ImportGate: Sendable {
+    private let count = Mutex(0)
+
+    /// Takes a place and returns true, or returns false when `limit` places are taken; a
+    /// `limit` of 0 never refuses. Every true must be paired with one ``leave()``.
+    func enter(limit: Int) -> Bool {
+        count.withLock { count in
+            guard limit <= 0 || count < limit else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    func leave() {
+        count.withLock { $0 -= 1 }
+    }
 }
