@@ -27,7 +27,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     /// The request's `Host` is not one this server answers to (HTTP 421); see `--allowed-hosts`.
     case hostNotAllowed = "host_not_allowed"
     /// A connection limit (total, per client address or per session) is reached: the socket is
-    /// closed with 1013 after this error, and `GET /ws` answers 429.
+    /// closed with 4429 after this error, and `GET /ws` answers 429.
     case tooManyConnections = "too_many_connections"
     /// The principal (or client address) started its most turns this minute: the message is not
     /// stored; `retry_after_ms` says when one may be sent.

@@ -139,7 +139,7 @@ struct BedsideBench: AsyncParsableCommand {
             directory: directory,
             modelURL: modelURL,
             extraArguments: arguments,
-            extraEnvironment: serverEnv,
+            extraEnvironment: Self.liftedLimits + serverEnv,
             wrapper: serverWrapper.map { $0.split(separator: " ").map(String.init) } ?? [],
             loop: loop
         )
@@ -155,4 +155,14 @@ struct BedsideBench: AsyncParsableCommand {
     }
 
     var runTag: String { String(UInt32.random(in: 0...UInt32.max), radix: 16) }
+
+    /// The server's per-client limits, lifted (0: unlimited): every benchmark client is one
+    /// address, and the scenarios open 20,000 sockets, run 200 sessions' turns at once and
+    /// replay on purpose. `--server-env` and `--server-arg` still override them; a server
+    /// reached with `--url` must be started with them lifted.
+    static let liftedLimits = [
+        "BEDSIDE_MAX_CONNECTIONS", "BEDSIDE_MAX_CONNECTIONS_PER_ADDRESS", "BEDSIDE_MAX_CONNECTIONS_PER_SESSION",
+        "BEDSIDE_MAX_MESSAGES_PER_SECOND", "BEDSIDE_MAX_RESUMES_PER_SECOND", "BEDSIDE_MAX_TURNS_PER_MINUTE",
+        "BEDSIDE_MAX_CONCURRENT_TURNS", "BEDSIDE_MAX_MCP_SESSIONS",
+    ].map { "\($0)=0" }
 }

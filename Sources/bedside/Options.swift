@@ -20,8 +20,8 @@ struct Options: ParsableArguments {
 
     @Option(
         help: """
-            Comma-separated browser origins allowed to connect, `*` allowed as the port. \
-            [env: BEDSIDE_ALLOWED_ORIGINS] (default: http://localhost:*,http://127.0.0.1:*)
+            Comma-separated browser origins allowed to connect besides the server's own, `*` allowed as the port. \
+            [env: BEDSIDE_ALLOWED_ORIGINS] (default: none, the server's own origin only)
             """
     )
     var allowedOrigins: String?

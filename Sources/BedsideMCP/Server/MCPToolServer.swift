@@ -2,6 +2,7 @@ public import BedsideCore
 import Foundation
 public import Logging
 import MCP
+import Synchronization
 
 /// Serves a ``Toolset`` (Bedside's built-in FHIR tools) to other agents over MCP Streamable
 /// HTTP: one `StatefulHTTPServerTransport` and one `MCP.Server` per MCP session.
@@ -10,16 +11,26 @@ import MCP
 /// ``ToolCallContext`` whose session is `mcp-<MCP session id>` owned by the MCP client's
 /// principal, so the access audit of an MCP session reads at `GET /sessions/mcp-<id>/audit` by
 /// that principal and records who read; MCP session ids never collide with chat sessions,
-/// which the browser names itself. A session is bound to the principal that opened it. A session ends with `DELETE /mcp` or after
-/// `idleTimeout` without a request.
+/// which the browser names itself. A session is bound to the principal that opened it.
+///
+/// At most ``MCPSessionLimits/maxSessions`` sessions are open at once: one more `initialize` is
+/// answered HTTP 429 with a JSON-RPC error and `Retry-After`. A session ends with `DELETE /mcp`,
+/// or once it has gone ``MCPSessionLimits/idleTimeout`` without a request (checked at each
+/// request to the endpoint); its id then answers 404, so that the client initializes again.
 ///
 /// What it deliberately does not do: check the `Origin` header. The HTTP server applies the
 /// same Origin allow-list to `/mcp` as to every other route before the request gets here.
 public final class MCPToolServer: MCPEndpoint {
     private let sessions: SessionMap
+    private let limits: Mutex<MCPSessionLimits>
 
-    public init(tools: any Toolset, version: String, idleTimeout: Duration = .seconds(3600), logger: Logger) {
-        self.sessions = SessionMap(tools: tools, version: version, idleTimeout: idleTimeout, logger: logger)
+    public init(tools: any Toolset, version: String, limits: MCPSessionLimits = MCPSessionLimits(), logger: Logger) {
+        self.sessions = SessionMap(tools: tools, version: version, logger: logger)
+        self.limits = Mutex(limits)
+    }
+
+    public func apply(_ limits: MCPSessionLimits) {
+        self.limits.withLock { $0 = limits }
     }
 
     public func handle(_ request: EndpointRequest) async -> EndpointResponse {
@@ -30,7 +41,8 @@ public final class MCPToolServer: MCPEndpoint {
                 body: request.body.isEmpty ? nil : Data(request.body),
                 path: request.path
             ),
-            principal: request.principal
+            principal: request.principal,
+            limits: limits.withLock { $0 }
         )
         var headers = response.headers
         if case .error = response { headers["Content-Type"] = "application/json" }
@@ -81,26 +93,28 @@ private actor SessionMap {
 
     private let tools: any Toolset
     private let version: String
-    private let idleTimeout: Duration
     private let logger: Logger
     private var entries: [String: Entry] = [:]
+    /// Sessions being opened: they count against the limit before they are in `entries`.
+    private var opening = 0
 
-    init(tools: any Toolset, version: String, idleTimeout: Duration, logger: Logger) {
+    init(tools: any Toolset, version: String, logger: Logger) {
         self.tools = tools
         self.version = version
-        self.idleTimeout = idleTimeout
         self.logger = logger
     }
 
     var count: Int { entries.count }
 
-    func handle(_ request: HTTPRequest, principal: String) async -> HTTPResponse {
-        await closeIdle()
+    func handle(_ request: HTTPRequest, principal: String, limits: MCPSessionLimits) async -> HTTPResponse {
+        await closeIdle(limits)
         // Another principal's session id answers as an unknown one: nothing of it shows.
         if let id = request.header(HTTPHeaderName.sessionID), var entry = entries[id], entry.principal == principal {
             entry.lastUsed = .now
             entries[id] = entry
             let response = await entry.transport.handleRequest(request)
+            // A long request (a slow tool) counts as use until it is answered.
+            entries[id]?.lastUsed = .now
             if request.method.uppercased() == "DELETE", response.statusCode == 200 {
                 entries[id] = nil
                 await entry.server.stop()
@@ -108,6 +122,13 @@ private actor SessionMap {
             return response
         }
         if request.method.uppercased() == "POST", let body = request.body, jsonRPCMethod(body) == "initialize" {
+            if limits.maxSessions > 0, entries.count + opening >= limits.maxSessions {
+                limits.onLimit(.refused)
+                return refusal(limits)
+            }
+            // The slot is held while the session starts (the actor takes other requests meanwhile).
+            opening += 1
+            defer { opening -= 1 }
             return await open(request, principal: principal)
         }
         if request.header(HTTPHeaderName.sessionID) != nil {
@@ -188,12 +209,30 @@ private actor SessionMap {
         return server
     }
 
-    private func closeIdle() async {
-        let cutoff = ContinuousClock.now - idleTimeout
+    /// The answer to an `initialize` while `maxSessions` are open: 429, with `Retry-After` the
+    /// seconds until the least recently used session would expire.
+    private func refusal(_ limits: MCPSessionLimits) -> HTTPResponse {
+        let oldest = entries.values.map(\.lastUsed).min() ?? .now
+        let wait = oldest + limits.idleTimeout - .now
+        let seconds = max(1, Int((wait / .seconds(1)).rounded(.up)))
+        return .error(
+            statusCode: 429,
+            .serverError(
+                code: -32000,
+                message: "Too many MCP sessions: at most \(limits.maxSessions) (--max-mcp-sessions) are open. "
+                    + "End one with DELETE /mcp, or retry later."
+            ),
+            extraHeaders: ["Retry-After": "\(seconds)"]
+        )
+    }
+
+    private func closeIdle(_ limits: MCPSessionLimits) async {
+        let cutoff = ContinuousClock.now - limits.idleTimeout
         for (id, entry) in entries where entry.lastUsed < cutoff {
             entries[id] = nil
             await entry.server.stop()
             await entry.transport.disconnect()
+            limits.onLimit(.expired)
             logger.info("MCP session closed after idling", metadata: ["mcp.session.id": "\(id)"])
         }
     }

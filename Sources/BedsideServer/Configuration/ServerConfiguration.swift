@@ -9,9 +9,10 @@ public struct ServerConfiguration: Sendable {
     public var host: String
     /// TCP port; 0 picks a free one. `--port`, `BEDSIDE_PORT`; default 8000.
     public var port: Int
-    /// Browser origins allowed to open `/ws`, besides the server's own origin. Each entry is an
-    /// origin, optionally with `*` as its port (`http://localhost:*`). `--allowed-origins`,
-    /// `BEDSIDE_ALLOWED_ORIGINS` (comma-separated); default `http://localhost:*,http://127.0.0.1:*`.
+    /// Browser origins allowed to open `/ws` (and to import, rename, delete, sign out, use `/mcp`),
+    /// besides the server's own origin. Each entry is an origin, optionally with `*` as its port
+    /// (`http://localhost:*`), or `*` for every origin. `--allowed-origins`,
+    /// `BEDSIDE_ALLOWED_ORIGINS` (comma-separated); default none: the server's own origin only.
     public var allowedOrigins: [String]
     /// Largest client message, in bytes, that is read; a larger one is answered with `frame_too_large`.
     /// `--max-message-bytes`, `BEDSIDE_MAX_MESSAGE_BYTES`; default 65536.
@@ -83,8 +84,21 @@ public struct ServerConfiguration: Sendable {
     /// The default import limit: 32 MiB, twenty times the largest Synthea patient Bedside ships.
     public static let defaultMaxImportBytes = 32 << 20
 
-    /// Local development origins: any port on localhost and 127.0.0.1.
-    public static let defaultAllowedOrigins = ["http://localhost:*", "http://127.0.0.1:*"]
+    /// No origin but the server's own: a page served from another local port (a development
+    /// server) is listed explicitly, e.g. `http://localhost:5173`.
+    public static let defaultAllowedOrigins: [String] = []
+
+    /// What is wrong with `allowedHosts`, `trustedProxies` and `allowedOrigins`: one sentence
+    /// per entry that is not a host name, address or CIDR block, or origin. Empty when all are
+    /// valid; the server ignores invalid entries (and logs these at start).
+    public var perimeterProblems: [String] {
+        let hosts = HostPolicy(listenHost: host, allowed: allowedHosts)
+        let proxies = ClientAddressResolver(trustedProxies: trustedProxies)
+        let origins = OriginPolicy(allowed: allowedOrigins, hosts: hosts)
+        return hosts.invalidEntries.map { "--allowed-hosts: '\($0)' is not a host name, an address or '*.domain'." }
+            + proxies.invalidEntries.map { "--trusted-proxies: '\($0)' is not an IP address or a CIDR block." }
+            + origins.invalidEntries.map { "--allowed-origins: '\($0)' is not an origin such as https://host[:port] or http://host:*." }
+    }
 
     /// Frames above this size are not even read: the transport closes with 1009. Messages between
     /// ``maxMessageBytes`` and this size get a `frame_too_large` error and the connection stays.
@@ -96,7 +110,9 @@ public struct ServerConfiguration: Sendable {
             frameLimits: .init(maxContentCharacters: maxContentCharacters),
             outboxCapacity: outboxCapacity,
             violationCapacity: maxViolations,
-            closeTimeout: closeTimeout
+            closeTimeout: closeTimeout,
+            maxMessagesPerSecond: limits.maxMessagesPerSecond,
+            maxResumesPerSecond: limits.maxResumesPerSecond
         )
     }
 }

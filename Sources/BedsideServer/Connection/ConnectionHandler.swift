@@ -19,6 +19,8 @@ struct ConnectionHandler: Sendable {
     var watch: CredentialWatch?
     /// Called when the client sends a message: activity that keeps a sign-in session from idling out.
     var activity: @Sendable (Credential) -> Void = { _ in }
+    /// Admits connections within the total, per-address and per-session limits; nil: no limits.
+    var connections: ConnectionLimiter?
 
     private enum Exit: Sendable {
         case clientGone
@@ -33,8 +35,21 @@ struct ConnectionHandler: Sendable {
         inbound: WebSocketInboundStream,
         outbound: WebSocketOutboundWriter,
         credential: Credential = .local,
+        address: String = "unknown",
+        rateKey: String? = nil,
         logger: Logger
     ) async {
+        var ticket: ConnectionLimiter.Ticket?
+        if let connections {
+            switch connections.admit(address: address, session: id) {
+            case .success(let admitted):
+                ticket = admitted
+            case .failure(let refusal):
+                await refuse(refusal, session: id, outbound: outbound, logger: logger)
+                return
+            }
+        }
+        defer { if let ticket { connections?.release(ticket) } }
         let outbox = Outbox(capacity: limits.outboxCapacity)
         let watched = watch?.register(credential) { reason in
             outbox.requestClose(CloseRequest(code: 4401, reason: reason.rawValue, drainFirst: true))
@@ -71,7 +86,7 @@ struct ConnectionHandler: Sendable {
                 }
             }
             group.addTask {
-                var reader = ConnectionReader(session: session, outbox: outbox, hub: hub, limits: limits) {
+                var reader = ConnectionReader(session: session, outbox: outbox, hub: hub, limits: limits, rateKey: rateKey) {
                     activity(credential)
                 }
                 return await reader.run(inbound) ? .clientGone : .readerStopped
@@ -89,10 +104,32 @@ struct ConnectionHandler: Sendable {
         }
         guard case .close(let request) = exit, request.code != 1000 else { return }
         logger.debug("Closing connection", metadata: ["session.id": "\(id)", "close.code": "\(request.code)"])
-        // A client that does not read may never accept the close frame: give it closeTimeout.
+        await close(outbound, code: request.code, reason: request.reason)
+    }
+
+    /// Answers a connection over a connection limit: a connection-scoped `too_many_connections`
+    /// naming the limit, then close code 4429. The client may retry later.
+    private func refuse(
+        _ refusal: ConnectionLimiter.Refusal,
+        session id: SessionID,
+        outbound: WebSocketOutboundWriter,
+        logger: Logger
+    ) async {
+        hub.metrics.limitReached(refusal.limit)
+        logger.debug("Connection refused", metadata: ["session.id": "\(id)", "limit": "\(refusal.limit.rawValue)"])
+        try? await outbound.write(.text(hub.connectionErrorText(.tooManyConnections, refusal.message, session: id)))
+        await close(outbound, code: Self.tooManyConnectionsCloseCode, reason: ErrorCode.tooManyConnections.rawValue)
+    }
+
+    /// The close code of a connection refused by a connection limit.
+    static let tooManyConnectionsCloseCode: UInt16 = 4429
+
+    /// Closes with `code`; a client that does not read may never accept the close frame, so it
+    /// gets closeTimeout.
+    private func close(_ outbound: WebSocketOutboundWriter, code: UInt16, reason: String) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                try? await outbound.close(WebSocketErrorCode(codeNumber: Int(request.code)), reason: request.reason)
+                try? await outbound.close(WebSocketErrorCode(codeNumber: Int(code)), reason: reason)
             }
             group.addTask { try? await Task.sleep(for: limits.closeTimeout) }
             await group.next()
@@ -113,6 +150,10 @@ struct ConnectionLimits: Sendable {
     var outboxCapacity: Int
     var violationCapacity: Int
     var closeTimeout: Duration
+    /// Frames of any kind per second (burst as many); 0: unlimited.
+    var maxMessagesPerSecond = 0
+    /// `resume` frames per second (burst as many); 0: unlimited.
+    var maxResumesPerSecond = 0
 }
 
 /// The writing half of a connection: `connection` first, then replay, then live events, each
@@ -202,13 +243,18 @@ private struct ConnectionReader {
     let hub: SessionHub
     let limits: ConnectionLimits
     let activity: @Sendable () -> Void
+    /// Whose turn budget the connection's messages count against.
+    let rateKey: String?
     var meter: ViolationMeter
+    var frames: TokenBucket?
+    var resumes: TokenBucket?
 
     init(
         session: Session,
         outbox: Outbox,
         hub: SessionHub,
         limits: ConnectionLimits,
+        rateKey: String?,
         activity: @escaping @Sendable () -> Void
     ) {
         self.activity = activity
@@ -216,7 +262,10 @@ private struct ConnectionReader {
         self.outbox = outbox
         self.hub = hub
         self.limits = limits
+        self.rateKey = rateKey
         self.meter = ViolationMeter(capacity: limits.violationCapacity)
+        self.frames = TokenBucket(perSecond: limits.maxMessagesPerSecond)
+        self.resumes = TokenBucket(perSecond: limits.maxResumesPerSecond)
     }
 
     /// Reads until the client goes away (true) or the connection must close for violations (false).
@@ -244,7 +293,13 @@ private struct ConnectionReader {
                 let complete = message
                 message = nil
                 let keepGoing: Bool
-                if size > limits.maxMessageBytes {
+                if frames?.take() == false {
+                    hub.metrics.limitReached(.messagesPerSecond)
+                    keepGoing = violation(
+                        .rateLimited,
+                        "Too many frames: at most \(limits.maxMessagesPerSecond) per second (--max-messages-per-second); this one was dropped."
+                    )
+                } else if size > limits.maxMessageBytes {
                     keepGoing = violation(
                         .frameTooLarge,
                         "The message is \(size) bytes; the limit is \(limits.maxMessageBytes) bytes."
@@ -269,10 +324,17 @@ private struct ConnectionReader {
             switch try ClientFrame.decode(text, session: session.id, limits: limits.frameLimits) {
             case .message(let content, let clientMessageID):
                 activity()
-                await session.receiveMessage(content: content, clientMessageID: clientMessageID, from: outbox)
+                await session.receiveMessage(content: content, clientMessageID: clientMessageID, from: outbox, rateKey: rateKey)
             case .cancel:
                 session.cancelTurn(reason: "cancelled_by_user")
             case .resume(let lastSeq):
+                guard resumes?.take() != false else {
+                    hub.metrics.limitReached(.resumesPerSecond)
+                    return violation(
+                        .rateLimited,
+                        "Too many resume requests: at most \(limits.maxResumesPerSecond) per second (--max-resumes-per-second); this one was dropped."
+                    )
+                }
                 outbox.push(.replay(after: lastSeq))
             }
             return true
@@ -286,9 +348,9 @@ private struct ConnectionReader {
         outbox.push(hub.connectionError(code, message, session: session.id))
         guard meter.record() else { return true }
         outbox.push(
-            hub.connectionError(.rateLimited, "Too many invalid frames: closing the connection.", session: session.id)
+            hub.connectionError(.rateLimited, "Too many invalid or excess frames: closing the connection.", session: session.id)
         )
-        outbox.requestClose(CloseRequest(code: 1008, reason: "too many invalid frames", drainFirst: true))
+        outbox.requestClose(CloseRequest(code: 1008, reason: "too many invalid or excess frames", drainFirst: true))
         return false
     }
 }

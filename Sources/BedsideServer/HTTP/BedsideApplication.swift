@@ -82,6 +82,8 @@ public struct BedsideApplication: Sendable {
     public let application: any Service
     /// Closes sockets whose credential has ended; runs only when authentication is on.
     let watch: CredentialWatch?
+    /// The header and idle timeouts every HTTP/1 connection is under.
+    let httpTimeouts: HTTPTimeouts
 
     /// The services in start order. The hub comes last so that graceful shutdown reaches it
     /// first: it ends running turns and closes connections with 1001 before the listener stops.
@@ -121,10 +123,16 @@ public func buildApplication(
         limits: configuration.limits,
         logger: dependencies.logger
     )
-    let origins = OriginPolicy(allowed: configuration.allowedOrigins, listenHost: configuration.host)
+    let metrics = dependencies.metrics
+    let hosts = HostPolicy(listenHost: configuration.host, allowed: configuration.allowedHosts)
+    let origins = OriginPolicy(allowed: configuration.allowedOrigins, hosts: hosts)
+    let connectionLimiter = ConnectionLimiter(limits: configuration.limits)
+    warnAboutThePerimeter(configuration, hosts: hosts, logger: dependencies.logger)
     let authentication = dependencies.authentication
     let watch = authentication.isEnabled ? CredentialWatch(authentication: authentication, logger: dependencies.logger) : nil
-    let upgradeCheck = UpgradeCheck(origins: origins, authentication: authentication)
+    var upgradeCheck = UpgradeCheck(origins: origins, authentication: authentication)
+    upgradeCheck.clients = ClientAddressResolver(trustedProxies: configuration.trustedProxies)
+    upgradeCheck.connections = connectionLimiter
     var patients = PatientRoutes(records: dependencies.patients, origins: origins, maxImportBytes: configuration.maxImportBytes)
     patients.authentication = authentication
     patients.audit = dependencies.audit
@@ -133,9 +141,13 @@ public func buildApplication(
     var handler = ConnectionHandler(hub: hub, limits: configuration.connectionLimits)
     handler.watch = watch
     handler.activity = { credential in authentication.touch(credential) }
+    handler.connections = connectionLimiter
     let connections = handler
+    let checkUpgrade = upgradeCheck
 
     let router = Router()
+    // Middleware applies only to routes registered after it: the Host check comes first.
+    router.add(middleware: HostCheckMiddleware(hosts: hosts, metrics: metrics))
     if dependencies.tls != nil {
         router.add(middleware: StrictTransportMiddleware())
     }
@@ -144,7 +156,7 @@ public func buildApplication(
         hub: hub,
         authentication: authentication,
         patients: patients,
-        upgradeCheck: upgradeCheck,
+        upgradeCheck: checkUpgrade,
         tracing: dependencies.tracing,
         warning: dependencies.warning,
         toolSources: dependencies.toolSources
@@ -159,6 +171,13 @@ public func buildApplication(
     ).add(to: router)
     AuthRoutes(authentication: authentication, watch: watch, origins: origins).add(to: router)
     if let endpoint = dependencies.mcpEndpoint {
+        endpoint.apply(
+            MCPSessionLimits(
+                maxSessions: configuration.limits.maxMCPSessions,
+                idleTimeout: configuration.limits.mcpSessionIdleTimeout,
+                onLimit: { event in metrics.limitReached(event == .refused ? .mcpSessions : .mcpSessionIdle) }
+            )
+        )
         MCPRoutes(endpoint: endpoint, origins: origins, authentication: authentication, watch: watch).add(to: router)
     }
     addStaticRoutes(
@@ -170,29 +189,33 @@ public func buildApplication(
     )
 
     let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
+    webSocketRouter.add(middleware: HostCheckMiddleware(hosts: hosts, metrics: metrics))
     webSocketRouter.ws("/ws") { request, _ in
-        guard (try? await upgradeCheck.check(request)) != nil, !hub.isShuttingDown else { return .dontUpgrade }
+        guard (try? await checkUpgrade.check(request)) != nil, !hub.isShuttingDown else { return .dontUpgrade }
         return .upgrade([:])
     } onUpgrade: { inbound, outbound, context in
-        let accepted = try await upgradeCheck.check(context.request)
+        let accepted = try await checkUpgrade.check(context.request)
         await connections.serve(
             session: accepted.sessionID,
             lastSeq: accepted.lastSeq,
             inbound: inbound,
             outbound: outbound,
             credential: accepted.credential,
+            address: accepted.address,
+            rateKey: accepted.rateKey,
             logger: context.logger
         )
     }
 
     let webSocketResponder = webSocketRouter.buildResponder()
+    let timeouts = HTTPTimeouts(header: configuration.limits.headerTimeout, idle: configuration.limits.idleTimeout)
     let channel: @Sendable (@escaping HTTPChannelHandler.Responder) -> LeanChildChannel = { responder in
         LeanChildChannel(
             base: HTTP1WebSocketUpgradeChannel(
                 responder: responder,
                 webSocketResponder: webSocketResponder,
                 configuration: .init(
-                    http1: .init(),
+                    http1: .init(additionalChannelHandlers: [HTTPRequestBoundaries()]),
                     ws: .init(
                         maxFrameSize: configuration.transportMaxFrameBytes,
                         autoPing: .enabled(timePeriod: configuration.pingInterval),
@@ -200,7 +223,9 @@ public func buildApplication(
                         validateUTF8: false
                     )
                 )
-            )
+            ),
+            timeouts: timeouts,
+            onTimeout: { limit in metrics.limitReached(limit) }
         )
     }
     let server: HTTPServerBuilder
@@ -220,5 +245,19 @@ public func buildApplication(
     )
     // Turns a previous process left running are closed before the first connection can arrive.
     application.beforeServerStarts { try await hub.closeInterruptedTurns() }
-    return BedsideApplication(hub: hub, application: application, watch: watch)
+    return BedsideApplication(hub: hub, application: application, watch: watch, httpTimeouts: timeouts)
+}
+
+/// Logs what the operator should fix: entries of the perimeter options that are ignored, and a
+/// server on every interface that only loopback names can reach.
+private func warnAboutThePerimeter(_ configuration: ServerConfiguration, hosts: HostPolicy, logger: Logger) {
+    for problem in configuration.perimeterProblems {
+        logger.warning("Ignoring an invalid entry", metadata: ["problem": "\(problem)"])
+    }
+    if hosts.onlyLoopbackOnEveryInterface {
+        logger.warning(
+            "Listening on every interface, but only localhost, 127.0.0.1 and [::1] are accepted as Host: set --allowed-hosts to the names clients use",
+            metadata: ["host": "\(configuration.host)"]
+        )
+    }
 }

@@ -11,10 +11,18 @@ import NIOCore
 /// for a burst) and reads once per cycle. Measured with `bedside-bench idle` (BENCHMARKS.md).
 /// A ``FlushCoalescer`` next to the socket sends the frames written in one event-loop cycle
 /// with one flush (`bedside-bench chat`).
+///
+/// It also closes HTTP/1 connections that are too slow or idle (``HTTPTimeoutHandler``; the
+/// base channel must add an ``HTTPRequestBoundaries`` to its HTTP/1 pipeline), and serves each
+/// connection with its peer as ``PeerAddress/current``.
 struct LeanChildChannel: ServerChildChannel {
     typealias Value = HTTP1WebSocketUpgradeChannel.Value
 
     let base: HTTP1WebSocketUpgradeChannel
+    /// The header and idle timeouts of every HTTP/1 connection.
+    let timeouts: HTTPTimeouts
+    /// Called with the limit whenever a timeout closes a connection (to count it).
+    var onTimeout: @Sendable (LimitName) -> Void = { _ in }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         do {
@@ -25,6 +33,8 @@ struct LeanChildChannel: ServerChildChannel {
             )
             try options?.setOption(ChannelOptions.maxMessagesPerRead, value: 1)
             try channel.pipeline.syncOperations.addHandler(FlushCoalescer(), position: .first)
+            // After TLS (when on), before the HTTP codec that the base channel adds next.
+            try channel.pipeline.syncOperations.addHandler(HTTPTimeoutHandler(timeouts: timeouts, onTimeout: onTimeout))
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }
@@ -32,6 +42,9 @@ struct LeanChildChannel: ServerChildChannel {
     }
 
     func handle(value: Value, logger: Logger) async {
-        await base.handle(value: value, logger: logger)
+        let peer = value.channel.remoteAddress?.ipAddress.flatMap { IPAddress($0)?.unmapped }
+        await PeerAddress.$current.withValue(peer) {
+            await base.handle(value: value, logger: logger)
+        }
     }
 }

@@ -86,7 +86,7 @@ func addRoutes(
     // A plain GET of /ws explains what an upgrade would have been refused for: browsers cannot
     // read the body of a refused WebSocket upgrade (always a bare 400), so this is where to look.
     router.get("/ws") { request, _ -> Response in
-        _ = try await upgradeCheck.check(request)
+        try await upgradeCheck.diagnose(request)
         throw APIError(.upgradeRequired, .invalidMessage, "This endpoint speaks WebSocket: send an Upgrade request.")
     }
 }
