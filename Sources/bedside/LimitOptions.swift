@@ -1,6 +1,6 @@
 import ArgumentParser
-import Foundation
 import BedsideServer
+import Foundation
 
 /// The perimeter's options: which `Host` names and proxies to trust, and the limits that keep
 /// one client from hurting the others. Each falls back to its `BEDSIDE_` variable, then to the
@@ -25,7 +25,9 @@ struct LimitOptions: ParsableArguments {
     @Option(help: "Open WebSocket connections in all; 0 is unlimited. [env: BEDSIDE_MAX_CONNECTIONS] (default: 4096)")
     var maxConnections: Int?
 
-    @Option(help: "Open WebSocket connections per client address; 0 is unlimited. [env: BEDSIDE_MAX_CONNECTIONS_PER_ADDRESS] (default: 256)")
+    @Option(
+        help: "Open WebSocket connections per client address; 0 is unlimited. [env: BEDSIDE_MAX_CONNECTIONS_PER_ADDRESS] (default: 256)"
+    )
     var maxConnectionsPerAddress: Int?
 
     @Option(help: "Open WebSocket connections per session; 0 is unlimited. [env: BEDSIDE_MAX_CONNECTIONS_PER_SESSION] (default: 16)")
@@ -37,7 +39,10 @@ struct LimitOptions: ParsableArguments {
     @Option(help: "resume frames per connection per second; 0 is unlimited. [env: BEDSIDE_MAX_RESUMES_PER_SECOND] (default: 2)")
     var maxResumesPerSecond: Int?
 
-    @Option(help: "Turns a principal (or client address) may start per minute; 0 is unlimited. [env: BEDSIDE_MAX_TURNS_PER_MINUTE] (default: 30)")
+    @Option(
+        help:
+            "Turns a principal (or client address) may start per minute; 0 is unlimited. [env: BEDSIDE_MAX_TURNS_PER_MINUTE] (default: 30)"
+    )
     var maxTurnsPerMinute: Int?
 
     @Option(help: "Turns running at once; more wait, queued. 0 is unlimited. [env: BEDSIDE_MAX_CONCURRENT_TURNS] (default: 64)")

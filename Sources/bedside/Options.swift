@@ -118,7 +118,8 @@ struct Options: ParsableArguments {
     var maxOutputTokens: Int?
 
     @Option(
-        help: "Tool calls of one model response that run; the rest are answered as errors. [env: BEDSIDE_MAX_TOOL_CALLS_PER_RESPONSE] (default: 8)"
+        help:
+            "Tool calls of one model response that run; the rest are answered as errors. [env: BEDSIDE_MAX_TOOL_CALLS_PER_RESPONSE] (default: 8)"
     )
     var maxToolCallsPerResponse: Int?
 

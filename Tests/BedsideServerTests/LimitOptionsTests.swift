@@ -85,7 +85,9 @@ import Testing
         ]).resolve(environment: [:])
         #expect(settings.server.allowedHosts == ["bedside.example.org", "10.0.0.5", "chat.example.org"])
         #expect(settings.server.trustedProxies == ["10.0.0.0/8", "::1"])
-        let fromEnvironment = try Options.parse([]).resolve(environment: ["BEDSIDE_ALLOWED_HOSTS": "a.example", "BEDSIDE_TRUSTED_PROXIES": "127.0.0.1"])
+        let fromEnvironment = try Options.parse([]).resolve(environment: [
+            "BEDSIDE_ALLOWED_HOSTS": "a.example", "BEDSIDE_TRUSTED_PROXIES": "127.0.0.1",
+        ])
         #expect(fromEnvironment.server.allowedHosts == ["a.example"])
         #expect(fromEnvironment.server.trustedProxies == ["127.0.0.1"])
     }
