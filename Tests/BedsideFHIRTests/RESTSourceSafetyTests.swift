@@ -20,7 +20,10 @@ import Testing
     /// are shut down however `body` ends (an HTTP client must be, before it goes).
     func withServer(_ store: FHIRStore, _ body: (FakeFHIRServer, RESTFHIRSource) async throws -> Void) async throws {
         let server = try await FakeFHIRServer(store: store)
-        let source = RESTFHIRSource(configuration: FHIRServerConfiguration(baseURL: server.baseURL, authentication: .bearer("token-1")))
+        // The server is in-process: what is tested is what is sent, not how fast a loaded machine answers.
+        let source = RESTFHIRSource(
+            configuration: FHIRServerConfiguration(baseURL: server.baseURL, authentication: .bearer("token-1"), timeout: .seconds(120))
+        )
         do {
             try await body(server, source)
         } catch {

@@ -283,7 +283,9 @@ final class FakeFHIRServer: Sendable {
     @Test func importWritesOneTransactionThatTheToolsThenRead() async throws {
         let remote = try TemporaryStore()
         let server = try await FakeFHIRServer(store: remote.store)
-        let source = RESTFHIRSource(configuration: FHIRServerConfiguration(baseURL: server.baseURL, authentication: .bearer("token-1")))
+        let source = RESTFHIRSource(
+            configuration: FHIRServerConfiguration(baseURL: server.baseURL, authentication: .bearer("token-1"), timeout: .seconds(120))
+        )
         let data = try Fixture.data("patient-cris-rath")  // a batch bundle
         let result = try await source.importPatient(data)
         #expect(result.patientID == (try Fixture.patientID(data)))
@@ -321,7 +323,9 @@ final class FakeFHIRServer: Sendable {
 
     @Test func thePatientRecordReadOverRESTMatchesTheStoresSummary() async throws {
         let server = try await FakeFHIRServer(store: temporary.store)
-        let source = RESTFHIRSource(configuration: FHIRServerConfiguration(baseURL: server.baseURL, authentication: .bearer("token-1")))
+        let source = RESTFHIRSource(
+            configuration: FHIRServerConfiguration(baseURL: server.baseURL, authentication: .bearer("token-1"), timeout: .seconds(120))
+        )
         let remote = try FHIRJSON.parse(try #require(try await source.patientRecordJSON(patientID: lean)))
         let local = try FHIRJSON.parse(try #require(try await temporary.store.patientRecordJSON(patientID: lean)))
         #expect(remote["summary"] == local["summary"])

@@ -208,7 +208,7 @@ import Testing
         let (missing, missingBody) = try await clinic.server.get("/patient/nobody-here")
         #expect(missing == 404)
         #expect(try JSONValue.parse(missingBody).code == "not_found")
-        for bad in ["bad!id", "under_score", String(repeating: "a", count: 65)] {
+        for bad in ["bad!id", "under_score", String(repeating: "a", count: 65), "..."] {
             let (status, body) = try await clinic.server.get("/patient/\(bad)")
             #expect(status == 400, "\(bad)")
             #expect(try JSONValue.parse(body).code == "invalid_patient_id")
