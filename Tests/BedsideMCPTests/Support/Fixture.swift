@@ -52,7 +52,7 @@ enum Fixture {
 }
 
 /// Polls `condition` every 20 ms until it holds or `limit` passes.
-func eventually(_ limit: Duration = .seconds(20), _ condition: () async -> Bool) async -> Bool {
+func eventually(_ limit: Duration = .seconds(60), _ condition: () async -> Bool) async -> Bool {
     let deadline = ContinuousClock.now + limit
     while ContinuousClock.now < deadline {
         if await condition() { return true }
