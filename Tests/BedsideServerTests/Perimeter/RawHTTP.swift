@@ -29,7 +29,7 @@ enum RawHTTP {
             defer { close(fd) }
             setTimeout(fd, seconds: 30)
             try HTTPGet.sendAll(fd, Array(request.utf8))
-            return try parse(readToEnd(fd))
+            return try HTTPResponseText(parsing: readToEnd(fd))
         }
     }
 
@@ -72,18 +72,5 @@ enum RawHTTP {
         if count > 0 { return .data(count) }
         if count == 0 || errno == ECONNRESET { return .closed }
         return .nothing
-    }
-
-    static func parse(_ bytes: [UInt8]) throws -> HTTPResponseText {
-        let text = String(decoding: bytes, as: UTF8.self)
-        guard let headerEnd = text.range(of: "\r\n\r\n") else { throw TestFailure("no HTTP response in \(text)") }
-        let head = text[..<headerEnd.lowerBound]
-        let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
-        var fields: [String: String] = [:]
-        for line in head.split(separator: "\r\n").dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        }
-        return HTTPResponseText(status: status, headers: fields, body: String(text[headerEnd.upperBound...]))
     }
 }

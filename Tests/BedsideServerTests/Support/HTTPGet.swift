@@ -12,6 +12,23 @@ struct HTTPResponseText: Sendable {
     var body: String
 }
 
+extension HTTPResponseText {
+    /// Reads the status line, header fields and body of a whole HTTP/1.1 answer (not de-chunked).
+    init(parsing bytes: [UInt8]) throws {
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let headerEnd = text.range(of: "\r\n\r\n") else { throw TestFailure("no HTTP response in \(text)") }
+        let head = text[..<headerEnd.lowerBound]
+        status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
+        var fields: [String: String] = [:]
+        for line in head.split(separator: "\r\n").dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        headers = fields
+        body = String(text[headerEnd.upperBound...])
+    }
+}
+
 /// A minimal HTTP/1.1 client (GET, or any method with a body) over a real TCP socket to 127.0.0.1, run on a thread of its own: a
 /// blocking read must never occupy one of the few threads (cooperative pool or Dispatch's
 /// global queues, which share their width limit here) that the server's tasks need.
@@ -71,18 +88,9 @@ enum HTTPGet {
             if count <= 0 { break }
             response.append(contentsOf: buffer[0..<count])
         }
-        let text = String(decoding: response, as: UTF8.self)
-        guard let headerEnd = text.range(of: "\r\n\r\n") else { throw TestFailure("no HTTP response") }
-        let head = text[..<headerEnd.lowerBound]
-        let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
-        var fields: [String: String] = [:]
-        for line in head.split(separator: "\r\n").dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        }
-        var body = String(text[headerEnd.upperBound...])
-        if fields["transfer-encoding"]?.lowercased() == "chunked" { body = dechunk(body) }
-        return HTTPResponseText(status: status, headers: fields, body: body)
+        var reply = try HTTPResponseText(parsing: response)
+        if reply.headers["transfer-encoding"]?.lowercased() == "chunked" { reply.body = dechunk(reply.body) }
+        return reply
     }
 
     /// A TCP socket connected to 127.0.0.1:`port`; the caller closes it.
