@@ -32,10 +32,6 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     /// The principal (or client address) started its most turns this minute: the message is not
     /// stored; `retry_after_ms` says when one may be sent.
     case tooManyTurns = "too_many_turns"
-    /// Too many of a kind of request at once (imports, `/mcp` sessions): HTTP 429 with `Retry-After`.
-    case tooManyRequests = "too_many_requests"
-    /// An import would change another patient's records, or a shared resource it does not own.
-    case patientMismatch = "patient_mismatch"
 
     /// Whether the error answers one connection's own frame. Such errors go to that connection
     /// only, carry no `seq` and are not part of the session's history.

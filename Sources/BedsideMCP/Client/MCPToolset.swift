@@ -101,7 +101,7 @@ public final class MCPToolset: Toolset, ToolSourceStatusProvider {
     /// Waits until every enabled server is ready or `limit` passes; for startup and tests.
     /// Returns whether all are ready.
     @discardableResult
-    public func waitUntilReady(timeout limit: Duration = .seconds(30)) async -> Bool {
+    public func waitUntilReady(timeout limit: Duration = .seconds(120)) async -> Bool {
         let clock = ContinuousClock()
         let deadline = clock.now + limit
         while clock.now < deadline {

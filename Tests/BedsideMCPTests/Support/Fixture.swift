@@ -24,7 +24,7 @@ enum Fixture {
         _ name: String = "fixture",
         log: String,
         allowTools: Set<String> = [],
-        timeout: Duration = .seconds(30)
+        timeout: Duration = .seconds(120)
     ) -> MCPServerConfiguration {
         MCPServerConfiguration(
             name: name,
@@ -142,7 +142,7 @@ func runTurn(
     if let cancelAfter {
         // Counted from the first tool call's start: on a busy machine the model round before it
         // can take longer than `cancelAfter` itself.
-        let deadline = ContinuousClock.now + .seconds(20)
+        let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline, !events.withLock({ $0.contains(where: \.isToolCallStart) }) {
             try? await Task.sleep(for: .milliseconds(10))
         }

@@ -84,7 +84,7 @@ final class EventStreamReader: Sendable {
     }
 
     /// The next event, or nil when the stream ended or none came within `timeout`.
-    func next(timeout: Duration = .seconds(10)) async throws -> Event? {
+    func next(timeout: Duration = .seconds(60)) async throws -> Event? {
         let deadline = ContinuousClock.now + timeout
         while true {
             let (event, ended) = queue.state.withLock { state -> (Event?, Bool) in

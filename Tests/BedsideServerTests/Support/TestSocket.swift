@@ -109,7 +109,7 @@ final class TestSocket: Sendable {
     }
 
     /// The next event, or a failure after `timeout`.
-    func receive(timeout: Duration = .seconds(10)) async throws -> JSONValue {
+    func receive(timeout: Duration = .seconds(60)) async throws -> JSONValue {
         guard let text = try await receiveText(timeout: timeout) else {
             throw TestFailure("connection closed while waiting for an event")
         }
@@ -117,7 +117,7 @@ final class TestSocket: Sendable {
     }
 
     /// The next raw text frame, nil when the connection has ended.
-    func receiveText(timeout: Duration = .seconds(10)) async throws -> String? {
+    func receiveText(timeout: Duration = .seconds(60)) async throws -> String? {
         switch await inbox.take(timeout: timeout) {
         case .message(let text): return text
         case .ended: return nil
@@ -126,14 +126,14 @@ final class TestSocket: Sendable {
     }
 
     /// The next `count` events.
-    func receive(count: Int, timeout: Duration = .seconds(10)) async throws -> [JSONValue] {
+    func receive(count: Int, timeout: Duration = .seconds(60)) async throws -> [JSONValue] {
         var events: [JSONValue] = []
         for _ in 0..<count { events.append(try await receive(timeout: timeout)) }
         return events
     }
 
     /// Receives events until one matches, returning all received (the match last).
-    func receive(until predicate: (JSONValue) -> Bool, timeout: Duration = .seconds(20)) async throws -> [JSONValue] {
+    func receive(until predicate: (JSONValue) -> Bool, timeout: Duration = .seconds(60)) async throws -> [JSONValue] {
         var events: [JSONValue] = []
         while true {
             let event = try await receive(timeout: timeout)
@@ -143,7 +143,7 @@ final class TestSocket: Sendable {
     }
 
     /// Receives events until the current turn ends.
-    func receiveTurn(timeout: Duration = .seconds(20)) async throws -> [JSONValue] {
+    func receiveTurn(timeout: Duration = .seconds(60)) async throws -> [JSONValue] {
         try await receive(until: { $0.type == "turn" && $0.status != "started" }, timeout: timeout)
     }
 
@@ -170,7 +170,7 @@ final class TestSocket: Sendable {
     }
 
     /// Waits for the server to close the connection; returns its close frame.
-    func closed(timeout: Duration = .seconds(20)) async throws -> WebSocketCloseFrame? {
+    func closed(timeout: Duration = .seconds(60)) async throws -> WebSocketCloseFrame? {
         // The client task cannot be cancelled from here without closing it ourselves, so race it
         // against a timer with unstructured tasks rather than a task group that would wait for it.
         let gate = OnceGate<WebSocketCloseFrame?>()
