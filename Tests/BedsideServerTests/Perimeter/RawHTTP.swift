@@ -29,7 +29,7 @@ enum RawHTTP {
             defer { close(fd) }
             setTimeout(fd, seconds: 30)
             try HTTPGet.sendAll(fd, Array(request.utf8))
-            return try HTTPResponseText(parsing: readToEnd(fd))
+            return try HTTPResponseText(parsing: HTTPGet.readToEnd(fd))
         }
     }
 
@@ -43,18 +43,6 @@ enum RawHTTP {
     static func setTimeout(_ fd: Int32, seconds: Int, microseconds: Int = 0) {
         var timeout = timeval(tv_sec: seconds, tv_usec: microseconds)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    }
-
-    /// Everything until the peer closes (or the receive timeout passes).
-    static func readToEnd(_ fd: Int32) -> [UInt8] {
-        var response: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = read(fd, &buffer, buffer.count)
-            if count <= 0 { break }
-            response.append(contentsOf: buffer[0..<count])
-        }
-        return response
     }
 
     /// What a read on `fd` shows within `timeout`: the server closed it, sent bytes, or nothing.

@@ -81,14 +81,7 @@ enum HTTPGet {
         request += "\r\n"
         try sendAll(fd, Array(request.utf8))
         if let body { try sendAll(fd, Array(body)) }
-        var response: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = read(fd, &buffer, buffer.count)
-            if count <= 0 { break }
-            response.append(contentsOf: buffer[0..<count])
-        }
-        var reply = try HTTPResponseText(parsing: response)
+        var reply = try HTTPResponseText(parsing: readToEnd(fd))
         if reply.headers["transfer-encoding"]?.lowercased() == "chunked" { reply.body = dechunk(reply.body) }
         return reply
     }
@@ -112,6 +105,18 @@ enum HTTPGet {
     }
 
     /// Writes every byte; a short write continues where it stopped.
+    /// Everything until the peer closes (or the socket's receive timeout passes).
+    static func readToEnd(_ fd: Int32) -> [UInt8] {
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = read(fd, &buffer, buffer.count)
+            if count <= 0 { break }
+            response.append(contentsOf: buffer[0..<count])
+        }
+        return response
+    }
+
     static func sendAll(_ fd: Int32, _ bytes: [UInt8]) throws {
         var sent = 0
         while sent < bytes.count {
