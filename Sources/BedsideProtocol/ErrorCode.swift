@@ -32,6 +32,10 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     /// The principal (or client address) started its most turns this minute: the message is not
     /// stored; `retry_after_ms` says when one may be sent.
     case tooManyTurns = "too_many_turns"
+    /// The event store cannot write. In a session's history (with a `seq`), it ends the running
+    /// turn, which then ends `failed` with reason `store_unavailable`; as a connection-scoped
+    /// reply (no `seq`) it refuses a `message`, which is not stored and may be sent again.
+    case storeUnavailable = "store_unavailable"
 
     /// Whether the error answers one connection's own frame. Such errors go to that connection
     /// only, carry no `seq` and are not part of the session's history.

@@ -84,6 +84,9 @@ public struct BedsideApplication: Sendable {
     let watch: CredentialWatch?
     /// The header and idle timeouts every HTTP/1 connection is under.
     let httpTimeouts: HTTPTimeouts
+    /// Every HTTP route the server registers, as `METHOD /path` with `{name}` parameters
+    /// (`GET /sessions/{id}/events`), sorted: what `docs/openapi.yaml` must describe.
+    public let routes: [String]
 
     /// The services in start order. The hub comes last so that graceful shutdown reaches it
     /// first: it ends running turns and closes connections with 1001 before the listener stops.
@@ -245,7 +248,14 @@ public func buildApplication(
     )
     // Turns a previous process left running are closed before the first connection can arrive.
     application.beforeServerStarts { try await hub.closeInterruptedTurns() }
-    return BedsideApplication(hub: hub, application: application, watch: watch, httpTimeouts: timeouts)
+    let routes = (router.routes.map(\.description) + webSocketRouter.routes.map(\.description))
+    return BedsideApplication(
+        hub: hub,
+        application: application,
+        watch: watch,
+        httpTimeouts: timeouts,
+        routes: Array(Set(routes)).sorted()
+    )
 }
 
 /// Logs what the operator should fix: entries of the perimeter options that are ignored, and a
