@@ -38,6 +38,14 @@ struct Options: ParsableArguments {
     @Option(help: "Invalid frames tolerated in a burst before closing (1008). [env: BEDSIDE_MAX_VIOLATIONS] (default: 10)")
     var maxViolations: Int?
 
+    @Option(
+        help: """
+            Seconds a graceful shutdown lets running turns finish before cancelling them; 0 cancels at once. \
+            [env: BEDSIDE_SHUTDOWN_GRACE] (default: 10)
+            """
+    )
+    var shutdownGrace: Int?
+
     @Option(help: "Synthetic patients seeded into an empty FHIR store at start; 0 seeds none. [env: BEDSIDE_SEED_PATIENTS] (default: 100)")
     var seedPatients: Int?
 
@@ -179,6 +187,9 @@ struct Options: ParsableArguments {
             try positive(maxContentChars, "BEDSIDE_MAX_CONTENT_CHARS", environment) ?? server.maxContentCharacters
         server.outboxCapacity = try positive(outboxCapacity, "BEDSIDE_OUTBOX_CAPACITY", environment) ?? server.outboxCapacity
         server.maxViolations = try positive(maxViolations, "BEDSIDE_MAX_VIOLATIONS", environment) ?? server.maxViolations
+        if let grace = try EnvironmentValue.integer(shutdownGrace, "BEDSIDE_SHUTDOWN_GRACE", environment, minimum: 0) {
+            server.shutdownGrace = .seconds(grace)
+        }
         let clinical = try self.clinical.resolve(environment: environment, seedPatients: seedPatients)
         server.maxImportBytes = clinical.maxImportBytes
         if let template = traceURL ?? environment["BEDSIDE_TRACE_URL"], !template.isEmpty {

@@ -6,7 +6,7 @@ import Testing
 /// Graceful shutdown, and a client that stops reading.
 @Suite struct ShutdownAndSlowConsumerTests {
     @Test func shutdownEndsRunningTurnsAndClosesConnectionsWith1001() async throws {
-        let server = try await LiveServer.start()
+        let server = try await LiveServer.start { $0.shutdownGrace = .zero }
         let session = newSessionID()
         let socket = try await server.open(session)
         try await socket.send(Frame.message(session, "wait"))

@@ -48,6 +48,10 @@ public struct ServerConfiguration: Sendable {
     public var trustedProxies: [String]
     /// Connection, rate, concurrency and timeout limits (``ServerLimits``).
     public var limits: ServerLimits
+    /// How long graceful shutdown (SIGTERM, SIGINT) lets running turns finish before it cancels
+    /// them with reason `shutdown`; turns waiting for a slot are cancelled at once.
+    /// `--shutdown-grace`, `BEDSIDE_SHUTDOWN_GRACE` (seconds); default 10.
+    public var shutdownGrace: Duration = .seconds(10)
 
     public init(
         host: String = "127.0.0.1",

@@ -124,6 +124,7 @@ public func buildApplication(
         outboxCapacity: configuration.outboxCapacity,
         metrics: dependencies.metrics,
         limits: configuration.limits,
+        shutdownGrace: configuration.shutdownGrace,
         logger: dependencies.logger
     )
     let metrics = dependencies.metrics

@@ -36,6 +36,8 @@ func addRoutes(
         } catch {
             storeStatus = "unavailable"
         }
+        // Readable is not enough: while events wait because writes fail, the store is unavailable.
+        if !hub.storeIsWritable { storeStatus = "unavailable" }
         let ready = storeStatus == "ok" && !hub.isShuttingDown
         var json = JSONWriter()
         json.beginObject()
@@ -63,6 +65,7 @@ func addRoutes(
             json.null()
         }
         json.member("active_sessions", Int64(hub.activeSessionCount))
+        json.member("unwritten_events", Int64(hub.persister.unwrittenEvents))
         if let toolSources {
             // MCP servers do not decide readiness: a server that is down only lacks its tools.
             json.key("mcp")

@@ -19,6 +19,8 @@ final class Session: Sendable {
         var span: (traceID: String, spanID: String)?
         /// Whether the turn had to wait for a concurrent-turn slot (it emitted `queued`).
         var queued = false
+        /// Whether it is waiting for that slot still.
+        var waitingForSlot = false
     }
 
     private struct State {
@@ -212,7 +214,7 @@ final class Session: Sendable {
         enum Decision {
             case started
             case duplicate(String)
-            case busy, shuttingDown, deleted
+            case busy, shuttingDown, deleted, storeUnavailable
             case tooManyTurns(retryAfter: Duration)
         }
         let decision: Decision = state.withLock { state in
@@ -222,6 +224,8 @@ final class Session: Sendable {
             }
             if state.turn != nil { return .busy }
             if hub.isShuttingDown { return .shuttingDown }
+            // Fail closed: a message is accepted only when its `user` event can be made durable.
+            if !hub.storeIsWritable { return .storeUnavailable }
             if case .refused(let retryAfter) = hub.admitTurn(rateKey: rateKey) { return .tooManyTurns(retryAfter: retryAfter) }
             if let clientMessageID { state.clientMessageIDs.insert(clientMessageID) }
             let turnID = UUID().uuidString.lowercased()
@@ -234,6 +238,7 @@ final class Session: Sendable {
                 state.turn?.task = Task { await self.runTurn(context) }
             case .queued(let ticket, let position):
                 state.turn?.queued = true
+                state.turn?.waitingForSlot = true
                 _ = emit(.queued(position: position), turnID: turnID, in: &state)
                 hub.metrics.limitReached(.concurrentTurns)
                 state.turn?.task = Task { await self.runQueuedTurn(context, ticket: ticket) }
@@ -262,6 +267,14 @@ final class Session: Sendable {
             connection.push(
                 hub.connectionError(.busy, "The server is shutting down: reconnect in a moment.", session: id)
             )
+        case .storeUnavailable:
+            connection.push(
+                hub.connectionError(
+                    .storeUnavailable,
+                    "The server cannot store messages right now, so this one was not sent: send it again in a moment.",
+                    session: id
+                )
+            )
         case .tooManyTurns(let retryAfter):
             hub.metrics.limitReached(.turnsPerMinute)
             let milliseconds = max(1, Int64((retryAfter / .milliseconds(1)).rounded(.up)))
@@ -278,14 +291,29 @@ final class Session: Sendable {
     }
 
     /// Cancels the running turn, if any; idempotent.
-    func cancelTurn(reason: String) {
+    ///
+    /// - Parameter onlyIfWaiting: cancel it only while it waits for a concurrent-turn slot.
+    func cancelTurn(reason: String, onlyIfWaiting: Bool = false) {
         let task: Task<Void, Never>? = state.withLock { state in
-            guard state.turn != nil else { return nil }
+            guard let turn = state.turn, !onlyIfWaiting || turn.waitingForSlot else { return nil }
             if state.turn?.cancelReason == nil { state.turn?.cancelReason = reason }
             return state.turn?.task
         }
         task?.cancel()
     }
+
+    /// The store could not write this session's events: its turn, running or waiting for a slot,
+    /// is stopped, and ends `failed` with `store_unavailable` once that end can be stored.
+    func storeFailed() {
+        cancelTurn(reason: Self.storeUnavailableReason)
+    }
+
+    /// The `reason` of a turn the store's failure ended.
+    static let storeUnavailableReason = "store_unavailable"
+
+    /// What the `error` before such a turn's end says.
+    static let storeUnavailableMessage =
+        "The server could not store this turn's events, so it was stopped: everything up to here is kept. Send your message again in a moment."
 
     /// Keeps the ids of the running turn's root span for its end event.
     func setTurnSpan(traceID: String, spanID: String) {
@@ -308,14 +336,20 @@ final class Session: Sendable {
             try await hub.turnSlots.wait(for: ticket)
             holdsSlot = true
         } catch {}
+        state.withLock { $0.turn?.waitingForSlot = false }
         // A slot handed over as the turn was being cancelled, or at shutdown, goes to the next.
         guard holdsSlot, !Task.isCancelled, !hub.isShuttingDown else {
             if holdsSlot { hub.turnSlots.release() }
             let duration = clock.now - start
-            hub.metrics.turnEnded(status: TurnEvent.Status.cancelled.rawValue, duration: duration)
+            let endStatus: TurnEvent.Status = cancelReason == Self.storeUnavailableReason ? .failed : .cancelled
+            hub.metrics.turnEnded(status: endStatus.rawValue, duration: duration)
             state.withLock { state in
                 let reason = state.turn?.cancelReason ?? (hub.isShuttingDown ? "shutdown" : "cancelled")
-                let end = TurnEvent(status: .cancelled, durationMilliseconds: duration.milliseconds, reason: reason)
+                var end = TurnEvent(status: .cancelled, durationMilliseconds: duration.milliseconds, reason: reason)
+                if reason == Self.storeUnavailableReason {
+                    end.status = .failed
+                    _ = emit(.error(code: .storeUnavailable, message: Self.storeUnavailableMessage), turnID: context.turnID, in: &state)
+                }
                 _ = emit(.turn(end), turnID: context.turnID, in: &state)
                 state.turn = nil
             }
@@ -357,10 +391,17 @@ final class Session: Sendable {
         }
         let duration = clock.now - start
         let milliseconds = duration.milliseconds
+        if status == .cancelled, cancelReason == Self.storeUnavailableReason {
+            emit(.error(code: .storeUnavailable, message: Self.storeUnavailableMessage), turnID: context.turnID)
+            status = .failed
+        }
         hub.metrics.turnEnded(status: status.rawValue, duration: duration)
         state.withLock { state in
             var end = TurnEvent(status: status, durationMilliseconds: milliseconds)
             if status == .cancelled { end.reason = state.turn?.cancelReason ?? "cancelled" }
+            if status == .failed, state.turn?.cancelReason == Self.storeUnavailableReason {
+                end.reason = Self.storeUnavailableReason
+            }
             if status == .completed || usage.totalTokens > 0 {
                 end.promptTokens = usage.promptTokens
                 end.completionTokens = usage.completionTokens

@@ -1,5 +1,6 @@
 public import BedsideCore
 import BedsideProtocol
+import HTTPTypes
 public import Logging
 public import ServiceLifecycle
 import Synchronization
@@ -36,6 +37,8 @@ public final class SessionHub: Service, Sendable {
     let elapsed: @Sendable () -> Duration
     /// The per-user channel of `GET /sessions/updates`.
     let userChannel = UserChannel()
+    /// How long graceful shutdown lets running turns finish before cancelling them.
+    let shutdownGrace: Duration
 
     private struct State {
         var sessions: [SessionID: Session] = [:]
@@ -48,8 +51,11 @@ public final class SessionHub: Service, Sendable {
 
     /// Creates a hub over `store` whose turns are run by `runner`.
     ///
-    /// - Parameter clock: what the turns-per-minute window is measured on; tests pass a
-    ///   manual clock. Default: the continuous clock.
+    /// - Parameters:
+    ///   - clock: what the turns-per-minute window is measured on; tests pass a manual clock.
+    ///     Default: the continuous clock.
+    ///   - shutdownGrace: how long graceful shutdown lets running turns finish before it cancels
+    ///     them with reason `shutdown`. Default: 10 s.
     public init(
         store: any EventStore,
         runner: any TurnRunner,
@@ -58,8 +64,10 @@ public final class SessionHub: Service, Sendable {
         metrics: BedsideMetrics = BedsideMetrics(),
         limits: ServerLimits = ServerLimits(),
         clock: any Clock<Duration> = ContinuousClock(),
+        shutdownGrace: Duration = .seconds(10),
         logger: Logger
     ) {
+        self.shutdownGrace = shutdownGrace
         self.metrics = metrics
         self.limits = limits
         self.turnRates = Mutex(TurnRateWindow(limit: limits.maxTurnsPerMinute))
@@ -70,10 +78,19 @@ public final class SessionHub: Service, Sendable {
         self.logger = logger
         self.outboxCapacity = outboxCapacity
         self.serverVersion = serverVersion
-        self.persister = EventPersister(store: store, logger: logger)
+        self.persister = EventPersister(
+            store: store,
+            logger: logger,
+            onHeld: { session in session.storeFailed() },
+            onFailure: { metrics.storeWriteFailed() }
+        )
     }
 
     var isShuttingDown: Bool { shuttingDown.load(ordering: .acquiring) }
+
+    /// False while some session's events cannot be written: new messages are refused with
+    /// `store_unavailable` and `/ready` answers 503 until they are.
+    public var storeIsWritable: Bool { persister.isWritable }
 
     /// `clock` opened once: `any Clock<Duration>` cannot subtract its own instants.
     private static func elapsed<C: Clock<Duration>>(on clock: C) -> @Sendable () -> Duration {
@@ -104,10 +121,27 @@ public final class SessionHub: Service, Sendable {
         await closeConnections()
     }
 
-    /// Refuses new turns and connections, cancels running turns and waits for their end events.
+    /// Refuses new turns and connections, cancels turns waiting for a slot, lets running turns
+    /// finish within ``shutdownGrace``, then cancels the rest and waits for their end events.
     private func stopTurns() async {
         shuttingDown.store(true, ordering: .releasing)
         let sessions = state.withLock { Array($0.sessions.values) }
+        for session in sessions { session.cancelTurn(reason: "shutdown", onlyIfWaiting: true) }
+        let running = sessions.compactMap(\.runningTurnTask)
+        let grace = shutdownGrace
+        if !running.isEmpty, grace > .zero {
+            logger.notice("Letting running turns finish before shutdown", metadata: ["turns": "\(running.count)", "grace": "\(grace)"])
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for task in running { await task.value }
+                }
+                group.addTask { try? await Task.sleep(for: grace) }
+                await group.next()
+                // The turns still running are cancelled, which ends the first child too.
+                for session in sessions { session.cancelTurn(reason: "shutdown") }
+                group.cancelAll()
+            }
+        }
         for session in sessions { session.cancelTurn(reason: "shutdown") }
         for session in sessions { await session.runningTurnTask?.value }
     }
@@ -165,10 +199,12 @@ public final class SessionHub: Service, Sendable {
     func delete(_ id: SessionID, directory: any SessionDirectory) async throws -> Bool {
         guard try await directory.summary(of: id) != nil else { return false }
         let session = try await activate(id)
+        guard storeIsWritable else { throw Self.storeUnavailableError }
         session.cancelTurn(reason: "deleted")
         await session.runningTurnTask?.value
         // Wait for what the turn emitted to be written, so nothing lands after the delete.
         while session.sequence.delivered < session.sequence.latest {
+            guard storeIsWritable else { throw Self.storeUnavailableError }
             try await Task.sleep(for: .milliseconds(5))
         }
         session.closeConnections(CloseRequest(code: 4404, reason: "session_deleted", drainFirst: true))
@@ -180,6 +216,13 @@ public final class SessionHub: Service, Sendable {
         userChannel.publish(.deleted(id))
         return existed
     }
+
+    /// What a request that needs the store to write is answered while it cannot.
+    static let storeUnavailableError = APIError(
+        .serviceUnavailable,
+        .storeUnavailable,
+        "The event store cannot write right now, so nothing was changed: try again once /ready reports ready."
+    )
 
     /// Active sessions, for metrics and tests.
     var activeSessionCount: Int { state.withLock { $0.sessions.count } }

@@ -25,6 +25,8 @@ public final class BedsideMetrics: Sendable {
     private let exportFailures: Counter
     private let tracingEnabled: Gauge
     private let limitRefusals: [LimitName: Counter]
+    private let storeWriteFailures: Counter
+    private let storeUnwritten: Gauge
 
     /// Delivery lag buckets: from well under a millisecond to seconds.
     static let lagBuckets: [Duration] = [
@@ -95,6 +97,15 @@ public final class BedsideMetrics: Sendable {
             )
         }
         limitRefusals = refusals
+        storeWriteFailures = registry.makeCounter(
+            descriptor: Self.named("bedside_store_write_failures_total", "Event store transactions that failed (each is retried).")
+        )
+        storeUnwritten = registry.makeGauge(
+            descriptor: Self.named(
+                "bedside_store_unwritten_events",
+                "Events waiting because the store could not write them (none is delivered until written)."
+            )
+        )
     }
 
     /// A metric's full name and help text (no unit appended: the names already end in it).
@@ -123,10 +134,14 @@ public final class BedsideMetrics: Sendable {
     func outboxOverflowed(connections: Int) { outboxOverflows.increment(by: Int64(connections)) }
 
     /// Sets the gauges that are read at scrape time.
-    func updateGauges(openConnections: Int, sessions: Int) {
+    func updateGauges(openConnections: Int, sessions: Int, unwrittenEvents: Int = 0) {
         self.openConnections.set(to: Double(openConnections))
         self.sessions.set(to: Double(sessions))
+        storeUnwritten.set(to: Double(unwrittenEvents))
     }
+
+    /// Counts a failed event-store transaction.
+    func storeWriteFailed() { storeWriteFailures.increment() }
 
     /// Counts one time `limit` refused, delayed (`concurrent_turns`) or ended something.
     public func limitReached(_ limit: LimitName, count: Int = 1) {

@@ -35,7 +35,11 @@ extension BedsideMetrics {
                 _ = try await authentication.require(request, anyOf: [.admin])
             }
             let counts = hub.connectionCounts
-            self.updateGauges(openConnections: counts.connections, sessions: counts.sessions)
+            self.updateGauges(
+                openConnections: counts.connections,
+                sessions: counts.sessions,
+                unwrittenEvents: hub.persister.unwrittenEvents
+            )
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
