@@ -5,7 +5,13 @@ import { REFUSING_CODES, noticeText, queuedText, retryAfterOf, waitText } from "
 const clock = (ms) => new Date(ms).toISOString().slice(11, 19); // a fixed format for the tests
 
 test("the codes that refuse a message", () => {
-  assert.deepEqual([...REFUSING_CODES].sort(), ["busy", "rate_limited", "too_many_turns"]);
+  assert.deepEqual([...REFUSING_CODES].sort(), ["busy", "rate_limited", "store_unavailable", "too_many_turns"]);
+});
+
+test("store_unavailable: the message is back in the box, to be sent again in a moment", () => {
+  const notice = { code: "store_unavailable", message: "The server cannot store messages right now, so this one was not sent: send it again in a moment.", retryAfterMs: null, refusedMessage: true };
+  assert.equal(noticeText(notice),
+    "The server cannot store messages right now, so this one was not sent: send it again in a moment. Your message was not sent: it is back in the message box. Send it again in a moment.");
 });
 
 test("retry_after_ms is read only when it is a sane number", () => {

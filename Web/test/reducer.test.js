@@ -268,6 +268,9 @@ test("too_many_turns and rate_limited refuse the pending message; the notice kee
   const nothing = reduce(initialState(), { type: "error", session_id: "s", error: "Slow down.", code: "rate_limited", retry_after_ms: -5 });
   assert.equal(nothing.notice.refusedMessage, false);
   assert.equal(nothing.notice.retryAfterMs, null);
+  const unstored = reduce(pending, { type: "error", session_id: "s", error: "Cannot store it.", code: "store_unavailable" });
+  assert.deepEqual(unstored.pending, [], "a message the store could not take is offered again");
+  assert.equal(unstored.notice.refusedMessage, true);
   const other = reduce(pending, { type: "error", session_id: "s", error: "bad", code: "invalid_message" });
   assert.equal(other.pending.length, 1, "other connection errors leave the message waiting");
   // the accepted message clears the notice

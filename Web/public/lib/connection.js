@@ -8,7 +8,7 @@
 // either schedule starts over only once a connection has stayed open for STABLE_MS, so a
 // server that keeps refusing or dropping sockets is never asked in a hot loop.
 //
-// A message refused with `busy`, `too_many_turns` or `rate_limited` (lib/errors.js) frees the
+// A message refused with a refusing code (lib/errors.js: busy, too_many_turns, ...) frees the
 // message slot; sending the same text again reuses its client_message_id.
 //
 // Everything it touches in the outside world (WebSocket, timers, clock, randomness, ids) is

@@ -4,8 +4,11 @@
 // for it, so the page gives the text back to the message box (and a resend of the same text
 // reuses its client_message_id, so a message the server did take after all never runs twice).
 
-/** busy: a turn is running; too_many_turns: over the turn limits; rate_limited: sent too fast. */
-export const REFUSING_CODES = new Set(["busy", "too_many_turns", "rate_limited"]);
+/**
+ * busy: a turn is running; too_many_turns: over the turn limits; rate_limited: sent too fast;
+ * store_unavailable: the server cannot store messages right now (its disk is full, say).
+ */
+export const REFUSING_CODES = new Set(["busy", "too_many_turns", "rate_limited", "store_unavailable"]);
 
 /** The connection-scoped error that comes just before a 4429 close. */
 export const TOO_MANY_CONNECTIONS = "too_many_connections";
@@ -29,6 +32,7 @@ const NOT_SENT = {
   busy: "Your message was not sent: it is back in the message box.",
   too_many_turns: "Your message was not sent: it is back in the message box.",
   rate_limited: "If it was a message, it is back in the message box.",
+  store_unavailable: "Your message was not sent: it is back in the message box. Send it again in a moment.",
 };
 
 /**

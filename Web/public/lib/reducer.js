@@ -47,8 +47,8 @@ export function reduce(state, event) {
   }
   if (typeof event.seq !== "number") {
     if (event.type === "error") {
-      // Connection-scoped: `busy`, `too_many_turns` and `rate_limited` mean the pending message
-      // was refused (or dropped) and not run; the page offers its text again.
+      // Connection-scoped: `busy`, `too_many_turns`, `rate_limited` and `store_unavailable` mean
+      // the pending message was refused (or dropped) and not run; the page offers its text again.
       const refusing = REFUSING_CODES.has(event.code);
       const notice = {
         code: event.code ?? null,
