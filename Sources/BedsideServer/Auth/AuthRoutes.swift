@@ -97,6 +97,8 @@ struct AuthRoutes: Sendable {
         router.post("/keys") { request, _ in
             try origins.check(request, to: "create API keys")
             _ = try await authentication.require(request, anyOf: [.admin])
+            // Before the body: with keys off this is 404, as on GET /keys.
+            let database = try keyDatabase()
             var request = request
             let body = try await request.collectBody(upTo: 16 << 10)
             guard let object = try? JSONDecoder().decode(JSONValue.self, from: Data(body.readableBytesView)).objectValue,
@@ -111,9 +113,10 @@ struct AuthRoutes: Sendable {
             }
             let created: (record: APIKeyRecord, secret: String)
             do {
-                created = try keyDatabase().createKey(name: name, role: role, now: authentication.clock())
-            } catch {
-                throw APIError(.badRequest, .invalidMessage, "\(error)")
+                created = try database.createKey(name: name, role: role, now: authentication.clock())
+            } catch let error as AuthDatabaseError {
+                // A bad or taken name; a failing database stays a 500 with its detail in the log.
+                throw APIError(.badRequest, .invalidMessage, error.description)
             }
             var json = JSONWriter()
             Self.write(created.record, into: &json, secret: created.secret)
