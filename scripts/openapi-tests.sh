@@ -72,7 +72,12 @@ if [ "$ready" != 1 ]; then
     exit 1
 fi
 echo "bedside is ready at $base"
-python3 Tests/openapi/seed.py "$base"
+if ! python3 Tests/openapi/seed.py "$base"; then
+    echo "openapi: seeding the examples' data failed; the server's log:" >&2
+    cat "$work/server.log" >&2
+    echo "openapi: $passed passed, $((failed + 1)) failed"
+    exit 1
+fi
 
 echo "== openapi: schemathesis against $base"
 seed_args=()
