@@ -41,6 +41,9 @@ echo "== MCP client test (the official MCP Python SDK against .build/debug/bedsi
 python3 Tests/mcp/mcp_client_test.py .build/debug/bedside
 python3 Tests/mcp/mcp_auth_test.py .build/debug/bedside
 
+echo "== OpenAPI contract (docs/openapi.yaml validated, then schemathesis against .build/debug/bedside)"
+bash scripts/openapi-tests.sh
+
 echo "== OpenID provider check (the real glewlwyd the sign-in tests use, on loopback)"
 python3 Tests/oidc/check_provider.py
 

@@ -94,7 +94,7 @@ final class HubConnection: Sendable {
     func cancel() { session.cancelTurn(reason: "cancelled_by_user") }
 
     /// The next frame, or a failure after `timeout` (polled: it returns as soon as one is there).
-    func receive(timeout: Duration = .seconds(20)) async throws -> JSONValue {
+    func receive(timeout: Duration = .seconds(60)) async throws -> JSONValue {
         let deadline = ContinuousClock.now + timeout
         while true {
             let (text, ended): (String?, Bool) = inbox.state.withLock { inbox in
