@@ -122,28 +122,49 @@ public final class SessionHub: Service, Sendable {
     }
 
     /// Refuses new turns and connections, cancels turns waiting for a slot, lets running turns
-    /// finish within ``shutdownGrace``, then cancels the rest and waits for their end events.
+    /// finish within ``shutdownGrace``, then cancels the rest and waits for their end events (at
+    /// most 5 s: a turn that ignores cancellation is closed as `interrupted` at the next start).
     private func stopTurns() async {
         shuttingDown.store(true, ordering: .releasing)
         let sessions = state.withLock { Array($0.sessions.values) }
         for session in sessions { session.cancelTurn(reason: "shutdown", onlyIfWaiting: true) }
         let running = sessions.compactMap(\.runningTurnTask)
-        let grace = shutdownGrace
-        if !running.isEmpty, grace > .zero {
-            logger.notice("Letting running turns finish before shutdown", metadata: ["turns": "\(running.count)", "grace": "\(grace)"])
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    for task in running { await task.value }
-                }
-                group.addTask { try? await Task.sleep(for: grace) }
-                await group.next()
-                // The turns still running are cancelled, which ends the first child too.
-                for session in sessions { session.cancelTurn(reason: "shutdown") }
-                group.cancelAll()
-            }
+        if !running.isEmpty, shutdownGrace > .zero {
+            logger.notice(
+                "Letting running turns finish before shutdown",
+                metadata: ["turns": "\(running.count)", "grace": "\(shutdownGrace)"]
+            )
+            if await Self.wait(for: running, upTo: shutdownGrace) { return }
         }
         for session in sessions { session.cancelTurn(reason: "shutdown") }
-        for session in sessions { await session.runningTurnTask?.value }
+        let cancelled = sessions.compactMap(\.runningTurnTask)
+        if await !Self.wait(for: cancelled, upTo: .seconds(5)) {
+            logger.error("Turns did not end within 5 s of being cancelled; the next start closes them as interrupted")
+        }
+    }
+
+    /// Waits until every task has ended or `limit` has passed; true when they all ended. The
+    /// tasks are not cancelled: awaiting a task's value does not end it.
+    private static func wait(for tasks: [Task<Void, Never>], upTo limit: Duration) async -> Bool {
+        guard !tasks.isEmpty else { return true }
+        let pending = Mutex<CheckedContinuation<Bool, Never>?>(nil)
+        let finish: @Sendable (Bool) -> Void = { ended in pending.withLock { $0.take() }?.resume(returning: ended) }
+        let timer = Mutex<Task<Void, Never>?>(nil)
+        let ended = await withCheckedContinuation { continuation in
+            pending.withLock { $0 = continuation }
+            Task {
+                for task in tasks { await task.value }
+                finish(true)
+            }
+            timer.withLock {
+                $0 = Task {
+                    try? await Task.sleep(for: limit)
+                    finish(false)
+                }
+            }
+        }
+        timer.withLock { $0?.cancel() }
+        return ended
     }
 
     /// Closes every connection with 1001 once what is queued for it is written; waits up to 5 s.

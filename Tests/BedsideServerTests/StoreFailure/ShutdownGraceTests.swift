@@ -1,4 +1,5 @@
 import BedsideCore
+import BedsideProtocol
 import BedsideServer
 import Foundation
 import NIOWebSocket
@@ -65,6 +66,36 @@ import Testing
         let ran = try await runningSocket.receiveTurn()
         #expect(ran.last?.status == "completed")
         try await stopped
+    }
+}
+
+/// A runner whose turn ignores cancellation: it ends only after 60 s, whatever happens.
+struct StubbornRunner: TurnRunner {
+    let ended = Counter()
+    var description: String { "stubborn test runner" }
+
+    func run(_ turn: TurnContext) async throws -> TurnUsage {
+        turn.emit(.assistant(AssistantEvent(content: "thinking", streaming: true, messageID: "m")))
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().asyncAfter(deadline: .now() + 60) { continuation.resume() }
+        }
+        ended.increment()
+        return TurnUsage()
+    }
+}
+
+extension ShutdownGraceTests {
+    @Test func aTurnThatIgnoresCancellationDoesNotHoldShutdownAndIsLeftForTheNextStart() async throws {
+        let runner = StubbornRunner()
+        let server = try await LiveServer.start(runner: runner) { $0.shutdownGrace = .zero }
+        let session = newSessionID()
+        let socket = try await server.open(session)
+        try await socket.send(Frame.message(session, "think"))
+        _ = try await socket.receive(until: { $0.type == "assistant" })
+        try await server.stop()
+        // Shutdown gave up waiting for it: the turn is still running, and still open in the store.
+        #expect(runner.ended.count == 0)
+        #expect(try await server.store.unfinishedTurns().map(\.sessionID) == [SessionID(session)!])
     }
 }
 
