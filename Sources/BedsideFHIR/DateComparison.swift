@@ -1,5 +1,3 @@
-import GRDB
-
 /// A date search value (`ge2019-05`) as the FHIR R4 search specification compares ranges.
 ///
 /// A stored value is a range [start, end] and so is the searched one, a partial date naming the
@@ -47,10 +45,10 @@ struct DateComparison {
     }
 
     /// The arguments for ``sql(start:end:)`` in marker order.
-    var arguments: [DatabaseValue] { order.map { ($0 ? range.lowerBound : range.upperBound).databaseValue } }
+    var arguments: [SearchArgument] { order.map { .integer($0 ? range.lowerBound : range.upperBound) } }
 
     /// The arguments as ISO text, for comparing `last_updated`.
-    var lexicalArguments: [DatabaseValue] { order.map { FHIRDate.iso($0 ? range.lowerBound : range.upperBound).databaseValue } }
+    var lexicalArguments: [SearchArgument] { order.map { .text(FHIRDate.iso($0 ? range.lowerBound : range.upperBound)) } }
 
     /// For each marker in the condition, whether it is the searched start (true) or end (false).
     private var order: [Bool] {

@@ -1,7 +1,9 @@
 /// FHIR dates, date-times and instants as ranges of UTC epoch seconds.
 ///
 /// A partial date stands for the whole period it names (`2019` is all of 2019), as the FHIR R4
-/// search specification asks; both ends of a range are inclusive.
+/// search specification asks; both ends of a range are inclusive. Years run from 0001 to 9999 and
+/// offsets from -14:00 to +14:00, as the R4 `dateTime` pattern says; a time whose offset takes it
+/// past either end of that span is kept within ``minimum`` and ``maximum``.
 enum FHIRDate {
     /// The earliest second a stored range may use: an open period start.
     static let minimum: Int64 = -62_135_596_800  // 0001-01-01T00:00:00Z
@@ -11,7 +13,7 @@ enum FHIRDate {
     /// The range `text` covers, or nil when it is not a FHIR date, dateTime or instant.
     static func range(_ text: String) -> ClosedRange<Int64>? {
         var scanner = Scanner(Array(text.utf8))
-        guard let year = scanner.digits(4) else { return nil }
+        guard let year = scanner.digits(4), year >= 1 else { return nil }
         guard scanner.consume(UInt8(ascii: "-")) else {
             return scanner.atEnd ? span(year, 1, 1, days: daysInYear(year)) : nil
         }
@@ -39,7 +41,7 @@ enum FHIRDate {
         guard let offset = scanner.zoneOffset(), scanner.atEnd else { return nil }
         let local = Int64(daysFromCivil(year, month, day)) * 86_400 + Int64(hour * 3600 + minute * 60 + second)
         let start = local - offset
-        return start...(start + precision - 1)
+        return (start...(start + precision - 1)).clamped(to: minimum...maximum)
     }
 
     /// The instant `text` starts at, or nil when it is not a date.
@@ -138,7 +140,7 @@ private struct Scanner {
         return index > begin
     }
 
-    /// Seconds east of UTC; a time with no zone is read as UTC.
+    /// Seconds east of UTC, at most 14 hours either way; a time with no zone is read as UTC.
     mutating func zoneOffset() -> Int64? {
         if atEnd { return 0 }
         if consume(UInt8(ascii: "Z")) { return 0 }
@@ -150,7 +152,9 @@ private struct Scanner {
         } else {
             return nil
         }
-        guard let hours = digits(2), consume(UInt8(ascii: ":")), let minutes = digits(2) else { return nil }
+        guard let hours = digits(2), consume(UInt8(ascii: ":")), let minutes = digits(2), minutes < 60,
+            hours < 14 || (hours == 14 && minutes == 0)
+        else { return nil }
         return sign * Int64(hours * 3600 + minutes * 60)
     }
 }

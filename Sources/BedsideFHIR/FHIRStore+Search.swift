@@ -14,7 +14,7 @@ extension FHIRStore {
         let query = try SearchQuery(type: type, parameters: parameters)
         return try await Self.run {
             try await writer.read { db in
-                let arguments = StatementArguments(query.arguments)
+                let arguments = StatementArguments(query.arguments.map(\.databaseValue))
                 let total = try Int.fetchOne(
                     db,
                     sql: "SELECT COUNT(*) FROM resource r WHERE \(query.whereClause)",
@@ -28,9 +28,18 @@ extension FHIRStore {
                         arguments: arguments + [query.count, query.offset]
                     )
                 }
-                let next = query.offset + query.count
-                return FHIRSearchResult(resources: resources, total: total, nextOffset: query.count > 0 && next < total ? next : nil)
+                return FHIRSearchResult(resources: resources, total: total, nextOffset: query.nextOffset(total: total))
             }
+        }
+    }
+}
+
+extension SearchArgument {
+    /// The value GRDB binds to the argument's marker.
+    fileprivate var databaseValue: DatabaseValue {
+        switch self {
+        case .text(let text): text.databaseValue
+        case .integer(let number): number.databaseValue
         }
     }
 }

@@ -1,4 +1,11 @@
-import GRDB
+/// A value bound to one `?` marker of a search's SQL.
+///
+/// Kept apart from GRDB's `DatabaseValue` so that a search is planned without the database
+/// (the store binds it in `FHIRStore+Search.swift`; the fuzz target `fhir-search` plans alone).
+enum SearchArgument: Sendable, Equatable {
+    case text(String)
+    case integer(Int64)
+}
 
 /// A FHIR search turned into SQL over the `resource` table and its search rows.
 ///
@@ -9,9 +16,8 @@ struct SearchQuery: Sendable {
 
     let type: String
     private(set) var conditions: [String] = []
-    /// The values bound to the `?` markers of ``whereClause``, in order. Kept as `DatabaseValue`
-    /// (Sendable) so the query can cross into the database's queue.
-    private(set) var arguments: [DatabaseValue] = []
+    /// The values bound to the `?` markers of ``whereClause``, in order.
+    private(set) var arguments: [SearchArgument] = []
     private(set) var order: [String] = []
     private(set) var count = defaultCount
     private(set) var offset = 0
@@ -24,7 +30,7 @@ struct SearchQuery: Sendable {
         self.type = type
         catalog = SearchParameterCatalog.of(type)
         conditions.append("r.type = ?")
-        arguments.append(type.databaseValue)
+        arguments.append(.text(type))
         for (name, value) in parameters {
             try add(name: name, value: value)
         }
@@ -45,7 +51,7 @@ struct SearchQuery: Sendable {
             try noModifier(name, modifier)
             let ids = Self.values(value)
             conditions.append("r.id IN (\(Self.marks(ids.count)))")
-            arguments += ids.map(\.databaseValue)
+            arguments += ids.map(SearchArgument.text)
         case "_lastUpdated":
             try noModifier(name, modifier)
             let comparison = try DateComparison(value, parameter: name)
@@ -58,7 +64,7 @@ struct SearchQuery: Sendable {
                 conditions.append("0")  // Group or Device subjects are never stored as a patient_id
             } else {
                 conditions.append("r.patient_id IN (\(Self.marks(ids.count)))")
-                arguments += ids.map(\.databaseValue)
+                arguments += ids.map(SearchArgument.text)
             }
         default:
             guard let parameter = catalog.parameter(named: base) else {
@@ -89,15 +95,15 @@ struct SearchQuery: Sendable {
             conditions.append(
                 "EXISTS (SELECT 1 FROM search_string s WHERE s.type = r.type AND s.id = r.id AND s.param = ? AND (\(Array(repeating: test, count: values.count).joined(separator: " OR "))))"
             )
-            arguments.append(parameter.name.databaseValue)
-            arguments += values.map { pattern($0).databaseValue }
+            arguments.append(.text(parameter.name))
+            arguments += values.map { .text(pattern($0)) }
         case .token:
             try noModifier(name, modifier)
             var tests: [String] = []
             for value in values {
                 guard let bar = value.firstIndex(of: "|") else {
                     tests.append("t.code = ?")
-                    arguments.append(value.databaseValue)
+                    arguments.append(.text(value))
                     continue
                 }
                 let system = String(value[..<bar])
@@ -105,13 +111,13 @@ struct SearchQuery: Sendable {
                 switch (system.isEmpty, code.isEmpty) {
                 case (true, _):
                     tests.append("(t.system IS NULL AND t.code = ?)")
-                    arguments.append(code.databaseValue)
+                    arguments.append(.text(code))
                 case (false, true):
                     tests.append("t.system = ?")
-                    arguments.append(system.databaseValue)
+                    arguments.append(.text(system))
                 case (false, false):
                     tests.append("(t.system = ? AND t.code = ?)")
-                    arguments += [system.databaseValue, code.databaseValue]
+                    arguments += [.text(system), .text(code)]
                 }
             }
             conditions.append(
@@ -152,6 +158,15 @@ struct SearchQuery: Sendable {
     }
 
     var whereClause: String { conditions.joined(separator: " AND ") }
+
+    /// The `_offset` of the page after this one when `total` resources match; nil on the last page.
+    ///
+    /// `_offset` may be any whole number, `Int.max` included: a page that ends past the largest
+    /// offset is the last one.
+    func nextOffset(total: Int) -> Int? {
+        let (next, overflow) = offset.addingReportingOverflow(count)
+        return count > 0 && !overflow && next < total ? next : nil
+    }
     var orderClause: String { (order + ["r.id ASC"]).joined(separator: ", ") }
 
     private func noModifier(_ name: String, _ modifier: String?) throws {

@@ -25,6 +25,22 @@ public struct ClientFrameLimits: Sendable {
 }
 
 extension ClientFrame {
+    /// Decodes and validates one complete text message as it came off the socket: its bytes must
+    /// be UTF-8 (else `invalid_json`), then as ``decode(_:session:limits:)``.
+    ///
+    /// The connection reads every text message through here, after reassembling its frames
+    /// within the size limit; the fuzz target `client-frame` feeds it arbitrary bytes.
+    public static func decode(
+        utf8 bytes: some Collection<UInt8>,
+        session: SessionID,
+        limits: ClientFrameLimits = .init()
+    ) throws(ProtocolViolation) -> ClientFrame {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw ProtocolViolation(.invalidJSON, "The frame is not valid UTF-8 text.")
+        }
+        return try decode(text, session: session, limits: limits)
+    }
+
     /// Decodes and validates one text frame received on `session`'s connection.
     ///
     /// Every refusal is a ``ProtocolViolation`` whose code names the class of bad input:

@@ -306,8 +306,8 @@ private struct ConnectionReader {
                     )
                 } else if isBinary {
                     keepGoing = violation(.unsupportedFrame, "Binary frames are not supported: send UTF-8 JSON text frames.")
-                } else if let complete, let text = String(validating: complete.readableBytesView, as: UTF8.self) {
-                    keepGoing = await handle(text)
+                } else if let complete {
+                    keepGoing = await handle(complete)
                 } else {
                     keepGoing = violation(.invalidJSON, "The frame is not valid UTF-8 text.")
                 }
@@ -319,9 +319,9 @@ private struct ConnectionReader {
         return true
     }
 
-    private mutating func handle(_ text: String) async -> Bool {
+    private mutating func handle(_ message: ByteBuffer) async -> Bool {
         do {
-            switch try ClientFrame.decode(text, session: session.id, limits: limits.frameLimits) {
+            switch try ClientFrame.decode(utf8: message.readableBytesView, session: session.id, limits: limits.frameLimits) {
             case .message(let content, let clientMessageID):
                 activity()
                 await session.receiveMessage(content: content, clientMessageID: clientMessageID, from: outbox, rateKey: rateKey)
