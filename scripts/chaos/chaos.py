@@ -30,7 +30,8 @@ import time
 import aiohttp
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Client, Server, fetch_history, free_port, log, parse_time, percentile  # noqa: E402
+from common import (Client, Server, check_transcripts, fetch_history, free_port, log, parse_time,  # noqa: E402
+                    percentile, transcript_checks)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -63,12 +64,16 @@ class Chaos:
         self.procs = []
         self.mounted = None
         self.started = time.monotonic()
-        self.turn_deadline = 180
+        self.turn_deadline = 90 if args.quick else 180
 
     # -- set-up -------------------------------------------------------------------------------
 
     def setup(self):
-        self.work = tempfile.mkdtemp(prefix="bedside-chaos-")
+        if self.args.work:
+            os.makedirs(self.args.work, exist_ok=True)
+            self.work = self.args.work
+        else:
+            self.work = tempfile.mkdtemp(prefix="bedside-chaos-")
         self.data = os.path.join(self.work, "events")
         os.makedirs(self.data)
         self.mcp_state = os.path.join(self.work, "mcp")
@@ -206,20 +211,8 @@ class Chaos:
                 client.probe_for = None
 
     async def catch_up(self, client):
-        """One last connection from the newest seq held, read to the session's latest, close."""
-        client.reconnect()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if client.ws is not None and client.replay_target < (1 << 62) and client.contiguous >= client.replay_target:
-                break
-            await client.wait_change(0.5)
-        else:
+        if not await client.catch_up():
             self.notes.append(f"client {client.index}: catch-up incomplete ({client.contiguous} of {client.replay_target})")
-        await client.disconnect()
-        client.finished = True
-        client.signal()
-        if client.reader_task:
-            client.reader_task.cancel()
 
     # -- faults -------------------------------------------------------------------------------
 
@@ -367,8 +360,10 @@ class Chaos:
         log(f"store's filesystem full ({record['filler_bytes']} bytes of filler)")
         full_at = time.monotonic()
         refused_before = self.count_refusals("store_unavailable")
+        record["ready_trace"] = trace = []
         while time.monotonic() < full_at + self.args.fill_wait:
-            status, _ = await self.server.ready(http)
+            status, body = await self.server.ready(http)
+            trace.append((round(time.monotonic() - full_at, 2), status, (body or {}).get("unwritten_events")))
             if status == 503:
                 record["ready_503_after_s"] = round(time.monotonic() - full_at, 2)
                 break
@@ -380,12 +375,15 @@ class Chaos:
         freed_at = time.monotonic()
         log(f"filler deleted after {record['held_s']} s (/ready 503 after {record.get('ready_503_after_s')} s)")
         while time.monotonic() < freed_at + 90:
-            status, _ = await self.server.ready(http)
+            status, body = await self.server.ready(http)
+            trace.append((round(time.monotonic() - full_at, 2), status, (body or {}).get("unwritten_events")))
             if status == 200:
                 record["ready_200_after_s"] = round(time.monotonic() - freed_at, 2)
                 break
             await asyncio.sleep(0.25)
         record["freed_at"] = time.time()
+        log("/ready while full and after (s since full, status, unwritten events): " +
+            " ".join(f"{t}:{st}:{u}" for t, st, u in trace))
 
     def count_refusals(self, code):
         return sum(t.refusals.get(code, 0) for c in self.clients for t in c.turns)
@@ -504,6 +502,8 @@ class Chaos:
         done, pending = await asyncio.wait(loops, timeout=self.turn_deadline + 10)
         for task in pending:
             task.cancel()
+        if pending or any(c.stuck for c in self.clients):
+            await self.diagnose(http)
         await asyncio.gather(*[self.catch_up(c) for c in self.clients])
         await self.mcp_ready(http, 30)
         # Back to the level: poll descriptors for a while (an exporter retry may hold one briefly).
@@ -512,6 +512,27 @@ class Chaos:
         while time.monotonic() < deadline and self.server.fds() > self.baseline.get("fds", 0):
             await asyncio.sleep(0.5)
         self.final = await self.measure("end (all clients gone, settled)", 0)
+
+    async def diagnose(self, http):
+        """Says what the clients that did not finish were waiting for, and what the server holds."""
+        status, body = await self.server.ready(http)
+        log(f"diagnosis: /ready {status} {json.dumps(body)[:600]}")
+        for client in self.clients:
+            if not client.stuck and getattr(client, "done", False):
+                continue
+            turn = client.current
+            tail = [(e.get("seq"), e.get("type"), e.get("status") or e.get("code")) for e in
+                    sorted(client.seen.values(), key=lambda e: e["seq"])[-4:]]
+            try:
+                stored = await fetch_history(http, self.server.url, client.session_id)
+                stored_tail = [(e.get("seq"), e.get("type"), e.get("status") or e.get("code")) for e in stored[-4:]]
+            except (aiohttp.ClientError, asyncio.TimeoutError, RuntimeError) as error:
+                stored_tail = f"unreadable: {error}"
+            log(f"diagnosis: client {client.index} {client.session_id} connected {client.ws is not None} "
+                f"held {client.contiguous}/{client.replay_target}; turn {turn.number if turn else None} "
+                f"{turn.message_id if turn else ''} turn_id {turn.turn_id if turn else None} sends "
+                f"{turn.sends if turn else 0} refusals {turn.refusals if turn else {}}; seen tail {tail}; "
+                f"stored tail {stored_tail}")
 
     # -- checks -------------------------------------------------------------------------------
 
@@ -523,63 +544,12 @@ class Chaos:
         histories = {}
         for client in self.clients:
             histories[client.index] = await fetch_history(http, self.server.url, client.session_id)
-        lost = {}
-        mismatched, conflicts, missing_in_client, holes, dup_seqs = [], [], [], [], []
-        open_turns, double_messages, unstored_messages, foreign = [], [], [], 0
-        for client in self.clients:
-            stored = histories[client.index]
-            seqs = [e["seq"] for e in stored]
-            by_seq = {e["seq"]: e for e in stored}
-            lost_here = 0
-            if len(set(seqs)) != len(seqs):
-                dup_seqs.append(client.index)
-            if seqs != list(range(1, len(seqs) + 1)):
-                holes.append((client.index, len(seqs), max(seqs) if seqs else 0))
-                lost_here += (max(seqs) if seqs else 0) - len(set(seqs))
-            for seq, event in client.seen.items():
-                if by_seq.get(seq) != event:
-                    mismatched.append((client.index, seq))
-                    lost_here += 1
-            if set(client.seen) != set(by_seq):
-                missing_in_client.append((client.index, len(client.seen), len(by_seq)))
-            conflicts.extend((client.index, seq) for seq, _, _ in client.conflicts)
-            foreign += client.foreign
-            ends, starts, users = {}, set(), {}
-            for event in stored:
-                if event.get("type") == "turn":
-                    if event.get("status") == "started":
-                        starts.add(event.get("turn_id"))
-                    else:
-                        ends[event.get("turn_id")] = event
-                if event.get("type") == "user":
-                    users.setdefault(event.get("client_message_id"), []).append(event)
-                    starts.add(event.get("turn_id"))
-            open_turns.extend((client.index, t) for t in starts if t not in ends)
-            double_messages.extend((client.index, m) for m, found in users.items() if len(found) > 1)
-            for turn in client.turns:
-                if turn.turn_id is not None and turn.message_id not in users:
-                    unstored_messages.append((client.index, turn.message_id))
-                    lost_here += 1
-            lost[client.index] = lost_here
+        found = check_transcripts(self.clients, histories)
         self.histories = histories
-        total_lost = sum(lost.values())
-        events_stored = sum(len(h) for h in histories.values())
-        self.figures = {"events_stored": events_stored, "lost_events": total_lost}
-        self.check("every client's transcript equals the stored history for the events it saw",
-                   not mismatched, f"{len(mismatched)} differ, e.g. {mismatched[:5]}" if mismatched else
-                   f"{sum(len(c.seen) for c in self.clients)} events compared")
-        self.check("every client holds the whole stored history after catching up", not missing_in_client,
-                   f"{missing_in_client[:5]}" if missing_in_client else "")
-        self.check("no client saw two different events under one seq", not conflicts, f"{conflicts[:5]}")
-        self.check("no seq duplicated in any stored history", not dup_seqs, f"{dup_seqs[:5]}")
-        self.check("no seq missing in any stored history (dense 1..N)", not holes,
-                   f"{holes[:5]}" if holes else f"{len(histories)} sessions, {events_stored} events")
-        self.check("no turn left started (every user message's turn has an end)", not open_turns, f"{open_turns[:5]}")
-        self.check("each client_message_id stored once; every accepted message stored", not double_messages and
-                   not unstored_messages, f"twice: {double_messages[:5]}, unstored: {unstored_messages[:5]}")
-        self.check("no foreign events", foreign == 0, f"{foreign}")
-        stuck = [c.index for c in self.clients if c.stuck]
-        self.check("no client stuck waiting for a turn", not stuck, f"{stuck[:5]}")
+        total_lost = sum(found["lost"].values())
+        self.figures = {"events_stored": sum(len(h) for h in histories.values()), "lost_events": total_lost}
+        for name, ok, detail in transcript_checks(found, self.clients, histories):
+            self.check(name, ok, detail)
         self.check("server up at the end (/ready 200)", status == 200, f"{status}")
         level, end = self.baseline.get("fds"), self.final.get("fds")
         growth = descriptor_growth(self.baseline.get("fd_kinds", {}), self.final.get("fd_kinds", {}))
@@ -593,7 +563,7 @@ class Chaos:
         self.check("RSS within 10% of its level", rss_level and rss_end and abs(rss_end - rss_level) <= 0.1 * rss_level,
                    f"level {rss_level / 1024 if rss_level else 0:.1f} MiB, end {rss_end / 1024 if rss_end else 0:.1f} MiB")
         self.check("lost events: 0", total_lost == 0, f"{total_lost}")
-        self.lost_by_session = lost
+        self.lost_by_session = found["lost"]
         await self.fault_table(http)
 
     async def fault_table(self, http):
@@ -801,6 +771,7 @@ def main():
     parser.add_argument("--server-arg", action="append", default=[], help="an extra argument for bedside")
     parser.add_argument("--report", help="write the figures as JSON here")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, databases)")
+    parser.add_argument("--work", help="the work directory (default: a new one under the temporary directory)")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     if not os.access(args.bedside, os.X_OK):
@@ -808,6 +779,10 @@ def main():
     chaos = Chaos(args)
     chaos.server = None
     passed = False
+
+    def terminated(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, terminated)
     try:
         chaos.setup()
         passed = asyncio.run(chaos.run())

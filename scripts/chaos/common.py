@@ -286,6 +286,24 @@ class Client:
         self.want_connected = True
         self.signal()
 
+    async def catch_up(self, timeout=60):
+        """One last connection from the newest seq held: read to the session's latest, close.
+        Returns whether the replay reached the latest seq."""
+        self.reconnect()
+        deadline = time.monotonic() + timeout
+        reached = False
+        while time.monotonic() < deadline:
+            if self.ws is not None and self.replay_target < (1 << 62) and self.contiguous >= self.replay_target:
+                reached = True
+                break
+            await self.wait_change(0.5)
+        await self.disconnect()
+        self.finished = True
+        self.signal()
+        if self.reader_task:
+            self.reader_task.cancel()
+        return reached
+
     async def wait_change(self, timeout):
         self.changed.clear()
         try:
@@ -394,6 +412,9 @@ class Client:
                 await ws.send(json.dumps({"type": "message", "session_id": self.session_id,
                                           "content": content, "client_message_id": turn.message_id}))
             except CONNECTION_ERRORS:
+                # The connection is gone; the reader notices and reconnects. Wait for it, never spin.
+                while self.ws is ws:
+                    await self.wait_change(0.5)
                 continue
             wait_until = time.monotonic() + 15
             while turn.turn_id is None and turn.last_refusal is None and self.ws is ws and time.monotonic() < wait_until:
@@ -402,3 +423,80 @@ class Client:
                 # busy, store_unavailable, too_many_turns: the message was not stored; send it again later.
                 await asyncio.sleep(0.5 + self.rng.random())
         return True
+
+
+def check_transcripts(clients, histories):
+    """Compares each client's transcript with its session's stored history (seq -> event).
+
+    Returns the problems found: events a client saw that the store lacks or holds differently
+    (`mismatched`), clients that do not hold the whole history (`incomplete`), seqs under which
+    a client saw two different events (`conflicts`), stored histories with a duplicated seq
+    (`duplicated`) or a hole (`holes`), turns with no end (`open_turns`), client_message_ids
+    stored twice (`doubled`) or accepted but not stored (`unstored`), foreign events, and the
+    lost events per session (`lost`: seen but not stored as seen, holes, accepted messages not
+    stored)."""
+    found = {key: [] for key in ["mismatched", "incomplete", "conflicts", "duplicated", "holes", "open_turns",
+                                 "doubled", "unstored"]}
+    found["foreign"] = 0
+    found["lost"] = {}
+    for client in clients:
+        stored = histories[client.index]
+        seqs = [e["seq"] for e in stored]
+        by_seq = {e["seq"]: e for e in stored}
+        lost_seqs = set()
+        if len(set(seqs)) != len(seqs):
+            found["duplicated"].append(client.index)
+        if seqs != list(range(1, len(seqs) + 1)):
+            found["holes"].append((client.index, len(seqs), max(seqs) if seqs else 0))
+            lost_seqs.update(set(range(1, max(seqs) + 1)) - set(seqs) if seqs else set())
+        for seq, event in client.seen.items():
+            if by_seq.get(seq) != event:
+                found["mismatched"].append((client.index, seq))
+                lost_seqs.add(seq)
+        lost = len(lost_seqs)
+        if set(client.seen) != set(by_seq):
+            found["incomplete"].append((client.index, len(client.seen), len(by_seq)))
+        found["conflicts"].extend((client.index, seq) for seq, _, _ in client.conflicts)
+        found["foreign"] += client.foreign
+        ends, starts, users = set(), set(), {}
+        for event in stored:
+            if event.get("type") == "turn":
+                if event.get("status") == "started":
+                    starts.add(event.get("turn_id"))
+                else:
+                    ends.add(event.get("turn_id"))
+            if event.get("type") == "user":
+                users.setdefault(event.get("client_message_id"), []).append(event)
+                starts.add(event.get("turn_id"))
+        found["open_turns"].extend((client.index, t) for t in starts if t not in ends)
+        found["doubled"].extend((client.index, m) for m, events in users.items() if len(events) > 1)
+        for turn in client.turns:
+            if turn.turn_id is not None and turn.message_id not in users:
+                found["unstored"].append((client.index, turn.message_id))
+                lost += 1
+        found["lost"][client.index] = lost
+    return found
+
+
+def transcript_checks(found, clients, histories):
+    """The transcript checks as (name, passed, detail)."""
+    events = sum(len(h) for h in histories.values())
+    return [
+        ("every client's transcript equals the stored history for the events it saw", not found["mismatched"],
+         f"{len(found['mismatched'])} differ, e.g. {found['mismatched'][:5]}" if found["mismatched"]
+         else f"{sum(len(c.seen) for c in clients)} events compared"),
+        ("every client holds the whole stored history after catching up", not found["incomplete"],
+         f"{found['incomplete'][:5]}"),
+        ("no client saw two different events under one seq", not found["conflicts"], f"{found['conflicts'][:5]}"),
+        ("no seq duplicated in any stored history", not found["duplicated"], f"{found['duplicated'][:5]}"),
+        ("no seq missing in any stored history (dense 1..N)", not found["holes"],
+         f"{found['holes'][:5]}" if found["holes"] else f"{len(histories)} sessions, {events} events"),
+        ("no turn left started (every user message's turn has an end)", not found["open_turns"],
+         f"{found['open_turns'][:5]}"),
+        ("each client_message_id stored once; every accepted message stored",
+         not found["doubled"] and not found["unstored"],
+         f"twice: {found['doubled'][:5]}, unstored: {found['unstored'][:5]}"),
+        ("no foreign events", found["foreign"] == 0, f"{found['foreign']}"),
+        ("no client stuck waiting for a turn", not any(c.stuck for c in clients),
+         f"{[c.index for c in clients if c.stuck][:5]}"),
+    ]
