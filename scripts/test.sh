@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Bedside check: formatting, a strict build, all tests with code coverage, the
 # coverage bars, the web UI's node tests (with the connection module's coverage bar), a small
-# run of the load benchmark, the external MCP client test and the browser tests. Expects the
+# run of the load benchmark, a minute of fuzzing, the external MCP client test, the OpenAPI
+# contract check (schemathesis), the quick chaos run and the browser tests. Expects the
 # toolchain, system libraries and packages that .ci/run installs.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -37,6 +38,9 @@ bash scripts/web-tests.sh
 echo "== benchmark smoke run (each scenario once, small; must see 0 foreign events)"
 bash scripts/bench-smoke.sh
 
+echo "== fuzzing (libFuzzer: client frames, FHIR import, dates, search; 15 s per target)"
+bash scripts/fuzz.sh
+
 echo "== MCP client test (the official MCP Python SDK against .build/debug/bedside's /mcp)"
 python3 Tests/mcp/mcp_client_test.py .build/debug/bedside
 python3 Tests/mcp/mcp_auth_test.py .build/debug/bedside
@@ -46,6 +50,15 @@ bash scripts/openapi-tests.sh
 
 echo "== OpenID provider check (the real glewlwyd the sign-in tests use, on loopback)"
 python3 Tests/oidc/check_provider.py
+
+echo "== chaos run, quick (drops, SIGKILLs, model and MCP faults, OTLP down, a full disk; about 2 minutes)"
+if [ "$(id -u)" -eq 0 ]; then
+    bash scripts/chaos.sh --quick
+else
+    # Filling the event store's filesystem mounts a tmpfs, which needs root (CI runs as root).
+    echo "(not root: the filled-disk fault is left out)"
+    bash scripts/chaos.sh --quick --no-fill
+fi
 
 echo "== browser tests (headless Chromium against .build/debug/bedside)"
 bash scripts/browser-tests.sh
