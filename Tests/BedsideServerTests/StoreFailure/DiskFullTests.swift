@@ -93,20 +93,7 @@ struct TmpfsMount {
         #expect(refusal.seq == nil)
 
         try FileManager.default.removeItem(at: filler)
-        let rest = try await socket.receive(until: { $0.type == "turn" && $0.status != "started" })
-        received += rest
-        #expect(rest.last?.status == "failed")
-        #expect(rest.last?["reason"]?.stringValue == "store_unavailable")
-        try await eventually("/ready reports ready") { try await server.get("/ready").0 == 200 }
-
-        try await socket.send(Frame.message(session, "are you there?", id: "second"))
-        received += try await socket.receiveTurn()
-        #expect(received.last?.status == "completed")
-
-        let history = try await server.history(session)
-        #expect(history.compactMap(\.seq) == Array(1...Int64(history.count)))
-        #expect(received.filter { $0.seq != nil } == history)
-        #expect(try await store.unfinishedTurns().isEmpty)
+        try await expectTheSessionGoesOn(session, on: socket, server: server, after: received, resending: "are you there?", id: "second")
         try await socket.close()
         try await server.stop()
     }

@@ -62,23 +62,7 @@ struct StreamingRunner: TurnRunner {
 
         // Writes succeed again: the held events arrive, then the turn's end.
         store.fail(.none)
-        let rest = try await socket.receive(until: { $0.type == "turn" && $0.status != "started" })
-        received += rest
-        let end = rest.last
-        #expect(end?.status == "failed")
-        #expect(end?["reason"]?.stringValue == "store_unavailable")
-        #expect(rest.dropLast().last?.code == "store_unavailable")
-        try await eventually("/ready reports ready") { try await server.get("/ready").0 == 200 }
-
-        // The refused message is sent again under the same id: it was not consumed.
-        try await socket.send(Frame.message(session, "hello again", id: "m2"))
-        received += try await socket.receiveTurn()
-        #expect(received.last?.status == "completed")
-
-        let history = try await server.history(session)
-        #expect(history.compactMap(\.seq) == Array(1...Int64(history.count)))
-        #expect(received.filter { $0.seq != nil } == history)
-        #expect(try await store.unfinishedTurns().isEmpty)
+        try await expectTheSessionGoesOn(session, on: socket, server: server, after: received, resending: "hello again", id: "m2")
         try await server.stop()
     }
 
@@ -195,6 +179,36 @@ final class FlakyDirectoryStore: EventStore, SessionDirectory {
     func summary(of session: SessionID) async throws -> SessionSummary? { try await sqlite.summary(of: session) }
     func rename(_ session: SessionID, title: String) async throws -> SessionSummary? { try await sqlite.rename(session, title: title) }
     func delete(_ session: SessionID) async throws -> Bool { try await sqlite.delete(session) }
+}
+
+/// Once the store writes again: the held events reach `socket`, then the stopped turn's end
+/// (`error` and `turn` `failed`, both `store_unavailable`); `/ready` is back; the message refused
+/// meanwhile is taken under its own id; and what the client was sent is the stored history, dense.
+func expectTheSessionGoesOn(
+    _ session: String,
+    on socket: TestSocket,
+    server: LiveServer,
+    after received: [JSONValue],
+    resending content: String,
+    id: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) async throws {
+    var received = received
+    let rest = try await socket.receive(until: { $0.type == "turn" && $0.status != "started" })
+    received += rest
+    #expect(rest.last?.status == "failed", sourceLocation: sourceLocation)
+    #expect(rest.last?["reason"]?.stringValue == "store_unavailable", sourceLocation: sourceLocation)
+    #expect(rest.dropLast().last?.code == "store_unavailable", sourceLocation: sourceLocation)
+    try await eventually("/ready reports ready") { try await server.get("/ready").0 == 200 }
+
+    try await socket.send(Frame.message(session, content, id: id))
+    received += try await socket.receiveTurn()
+    #expect(received.last?.status == "completed", sourceLocation: sourceLocation)
+
+    let history = try await server.history(session)
+    #expect(history.compactMap(\.seq) == Array(1...Int64(history.count)), sourceLocation: sourceLocation)
+    #expect(received.filter { $0.seq != nil } == history, sourceLocation: sourceLocation)
+    #expect(try await server.store.unfinishedTurns().isEmpty, sourceLocation: sourceLocation)
 }
 
 /// Checks that every event the client was sent under a seq is stored, identical, under it.
