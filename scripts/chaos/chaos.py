@@ -37,12 +37,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
 PROFILES = {
-    # 100 sessions, 100 drops, 3 server kills, 2 MCP kills, 1 fill of the store's filesystem.
+    # 100 sessions, 100 drops, 3 server kills, 3 MCP kills (one in the warm-up before the level,
+    # one after it), 1 fill of the store's filesystem.
     "full": dict(sessions=100, phase_a=240, warm=30, phase_c=150, kills=3, drops=100, drops_a=70, mcp_kills_a=1,
-                 mcp_kills_c=1, fills=1, think=(2.0, 6.0), settle=10, max_stalls=0, deadline=1500),
+                 mcp_kills_b=1, mcp_kills_c=1, fills=1, think=(2.0, 6.0), settle=10, max_stalls=0, deadline=1500),
     # CI: every kind of fault at least once, in about two minutes.
-    "quick": dict(sessions=16, phase_a=36, warm=8, phase_c=28, kills=1, drops=10, drops_a=6, mcp_kills_a=1,
-                  mcp_kills_c=0, fills=1, think=(1.0, 3.0), settle=5, max_stalls=1, deadline=300),
+    "quick": dict(sessions=16, phase_a=36, warm=8, phase_c=28, kills=1, drops=10, drops_a=6, mcp_kills_a=0,
+                  mcp_kills_b=1, mcp_kills_c=1, fills=1, think=(1.0, 3.0), settle=5, max_stalls=1, deadline=300),
 }
 
 
@@ -477,6 +478,9 @@ class Chaos:
     async def phase_b(self, http):
         await asyncio.sleep(self.p["warm"] / 2)
         await self.read_burst(http)
+        # A warm-up touches every path once: an MCP server restart among them.
+        for _ in range(self.p["mcp_kills_b"]):
+            await self.inject_mcp_kill(http)
         await asyncio.sleep(self.p["warm"] / 2)
         if not await self.pause_all(self.turn_deadline):
             self.notes.append("not every client paused for the level measurement")
@@ -553,12 +557,13 @@ class Chaos:
         self.check("server up at the end (/ready 200)", status == 200, f"{status}")
         level, end = self.baseline.get("fds"), self.final.get("fds")
         growth = descriptor_growth(self.baseline.get("fd_kinds", {}), self.final.get("fd_kinds", {}))
-        unbounded = {kind: n for kind, n in growth.items() if not (is_pool_file(kind) and
-                                                                    self.final["fd_kinds"][kind] <= POOL_BOUND)}
+        unbounded = {kind: n for kind, n in growth.items()
+                     if not (is_pool_file(kind) and self.final["fd_kinds"][kind] <= POOL_BOUND)
+                     and not (kind == "anon_inode" and n <= RUN_LOOP_DESCRIPTORS)}
         self.figures["fd_growth"] = growth
         self.check("open descriptors back to their level", level is not None and end is not None and not unbounded,
                    f"level {level}, end {end}" + (f", grew: {growth}" if growth else "") +
-                   (f" (SQLite pool connections within their bound of {POOL_BOUND})" if growth and not unbounded else ""))
+                   (" (within the bounds: SQLite pools, one run loop)" if growth and not unbounded else ""))
         rss_level, rss_end = self.baseline.get("rss_kb"), self.final.get("rss_kb")
         self.check("RSS within 10% of its level", rss_level and rss_end and abs(rss_end - rss_level) <= 0.1 * rss_level,
                    f"level {rss_level / 1024 if rss_level else 0:.1f} MiB, end {rss_end / 1024 if rss_end else 0:.1f} MiB")
@@ -634,7 +639,7 @@ class Chaos:
         self.rows = rows
         self.model_stats = model
         expected = {"server SIGKILL + restart": self.p["kills"], "client drop + resume": self.p["drops"],
-                    "MCP server killed mid-call": self.p["mcp_kills_a"] + self.p["mcp_kills_c"],
+                    "MCP server killed mid-call": self.p["mcp_kills_a"] + self.p["mcp_kills_b"] + self.p["mcp_kills_c"],
                     "OTLP collector down": 1}
         if not self.args.no_fill:
             expected["store's filesystem full"] = self.p["fills"]
@@ -743,6 +748,12 @@ class Chaos:
 # A SQLite pool (event store, FHIR store, auth) holds at most 1 writer + 4 readers, each with
 # its database and WAL file open; readers are opened on demand and kept.
 POOL_BOUND = 5
+
+
+# Foundation starts one more run loop (an epoll, an eventfd and a timerfd: 3 anon_inode
+# descriptors) on a worker thread the first time it needs one around a child process's exit,
+# at the first or a later MCP server restart, and keeps it; more than that is a leak.
+RUN_LOOP_DESCRIPTORS = 3
 
 
 def is_pool_file(kind):

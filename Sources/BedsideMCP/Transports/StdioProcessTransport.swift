@@ -129,6 +129,9 @@ actor StdioProcessTransport: Transport, LifetimeTransport {
                 }
             }
             if !buffer.isEmpty { line(buffer) }
+            // The read end is this thread's alone: close it at the end of the stream, or every
+            // restart of a server that died leaves its stdout and stderr pipes open in Bedside.
+            try? handle.close()
         }
         thread.start()
     }
