@@ -211,7 +211,10 @@ final class Session: Sendable {
     /// - Parameter rateKey: whose turns-per-minute budget the turn counts against: the
     ///   principal's key when signed in, else the client address; nil (internal callers) is
     ///   not limited.
-    func receiveMessage(content: String, clientMessageID: String?, from connection: Outbox, rateKey: String? = nil) async {
+    /// Synchronous: the decision is taken under the session's lock in the order frames arrive, so
+    /// an event loop may call it. Only the reply to a duplicate (which reads the store) runs in a
+    /// task of its own.
+    func receiveMessage(content: String, clientMessageID: String?, from connection: Outbox, rateKey: String? = nil) {
         enum Decision {
             case started
             case duplicate(String)
@@ -253,8 +256,12 @@ final class Session: Sendable {
             // Already accepted: answer this connection with the event it was given (same seq), as
             // a direct reply that bypasses the connection's seq filter; clients dedupe by seq.
             // If the event is still on its way to the store, it reaches the connection live.
-            if let event = try? await hub.store.userEvent(in: id, clientMessageID: clientMessageID) {
-                connection.push(.event(seq: nil, text: event.json))
+            let store = hub.store
+            let id = id
+            Task {
+                if let event = try? await store.userEvent(in: id, clientMessageID: clientMessageID) {
+                    connection.push(.event(seq: nil, text: event.json))
+                }
             }
         case .busy:
             connection.push(
