@@ -4,7 +4,6 @@ import BedsideWeb
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
-import HummingbirdWebSocket
 public import Logging
 public import NIOSSL
 public import ServiceLifecycle
@@ -142,12 +141,18 @@ public func buildApplication(
     patients.audit = dependencies.audit
     patients.maxConcurrentImports = configuration.limits.maxConcurrentImports
     patients.metrics = dependencies.metrics
-    var handler = ConnectionHandler(hub: hub, limits: configuration.connectionLimits)
-    handler.watch = watch
-    handler.activity = { credential in authentication.touch(credential) }
-    handler.connections = connectionLimiter
-    let connections = handler
+    var webSocket = WebSocketEndpoint(
+        hub: hub,
+        hosts: hosts,
+        check: upgradeCheck,
+        limits: configuration.connectionLimits,
+        pingInterval: configuration.pingInterval
+    )
+    webSocket.watch = watch
+    webSocket.activity = { credential in authentication.touch(credential) }
+    webSocket.connections = connectionLimiter
     let checkUpgrade = upgradeCheck
+    let endpoint = webSocket
 
     let router = Router()
     // Middleware applies only to routes registered after it: the Host check comes first.
@@ -192,42 +197,12 @@ public func buildApplication(
         version: hub.serverVersion
     )
 
-    let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
-    webSocketRouter.add(middleware: HostCheckMiddleware(hosts: hosts, metrics: metrics))
-    webSocketRouter.ws("/ws") { request, _ in
-        guard (try? await checkUpgrade.check(request)) != nil, !hub.isShuttingDown else { return .dontUpgrade }
-        return .upgrade([:])
-    } onUpgrade: { inbound, outbound, context in
-        let accepted = try await checkUpgrade.check(context.request)
-        await connections.serve(
-            session: accepted.sessionID,
-            lastSeq: accepted.lastSeq,
-            inbound: inbound,
-            outbound: outbound,
-            credential: accepted.credential,
-            address: accepted.address,
-            rateKey: accepted.rateKey,
-            logger: context.logger
-        )
-    }
-
-    let webSocketResponder = webSocketRouter.buildResponder()
     let timeouts = HTTPTimeouts(header: configuration.limits.headerTimeout, idle: configuration.limits.idleTimeout)
-    let channel: @Sendable (@escaping HTTPChannelHandler.Responder) -> LeanChildChannel = { responder in
-        LeanChildChannel(
-            base: HTTP1WebSocketUpgradeChannel(
-                responder: responder,
-                webSocketResponder: webSocketResponder,
-                configuration: .init(
-                    http1: .init(additionalChannelHandlers: [HTTPRequestBoundaries()]),
-                    ws: .init(
-                        maxFrameSize: configuration.transportMaxFrameBytes,
-                        autoPing: .enabled(timePeriod: configuration.pingInterval),
-                        closeTimeout: configuration.closeTimeout,
-                        validateUTF8: false
-                    )
-                )
-            ),
+    let channel: @Sendable (@escaping HTTPChannelHandler.Responder) -> BedsideChildChannel = { responder in
+        BedsideChildChannel(
+            responder: responder,
+            webSocket: endpoint,
+            maxFrameSize: configuration.transportMaxFrameBytes,
             timeouts: timeouts,
             onTimeout: { limit in metrics.limitReached(limit) }
         )
@@ -249,7 +224,7 @@ public func buildApplication(
     )
     // Turns a previous process left running are closed before the first connection can arrive.
     application.beforeServerStarts { try await hub.closeInterruptedTurns() }
-    let routes = (router.routes.map(\.description) + webSocketRouter.routes.map(\.description))
+    let routes = router.routes.map(\.description) + ["GET \(WebSocketEndpoint.path)"]
     return BedsideApplication(
         hub: hub,
         application: application,

@@ -1,11 +1,13 @@
+import NIOCore
 import Synchronization
 
-/// What a connection's writer is asked to do next.
+/// What a connection is asked to send next.
 enum OutboundFrame: Sendable {
     /// Send an event's JSON text; `seq` is nil for frames that belong to the connection only.
     case event(seq: Int64?, text: String)
-    /// Send a session event as it is delivered live; `emittedAt` times its delivery lag.
-    case live(seq: Int64, text: String, emittedAt: ContinuousClock.Instant)
+    /// Send a session event as it is delivered live. `bytes` is the event's JSON, encoded once
+    /// and shared by every connection of the session; `emittedAt` times its delivery lag.
+    case live(seq: Int64, bytes: ByteBuffer, emittedAt: ContinuousClock.Instant)
     /// Send `connection` and replay the session's stored events after `lastSeq` (a `resume` frame).
     case replay(after: Int64)
 }
@@ -19,141 +21,123 @@ struct CloseRequest: Sendable, Equatable {
     var drainFirst: Bool
 }
 
-/// A connection's bounded queue of outbound frames.
+/// A connection's bounded queue of outbound frames, between the session that fills it from any
+/// thread and the connection that empties it on its event loop.
 ///
 /// The emitting side never waits: ``push(_:)`` appends under a short lock and returns false when
-/// the queue is full, at which point the outbox asks for the connection to be closed with 1013 and
-/// drops everything queued (the client catches up on resume). The connection's writer task takes
-/// frames in batches with ``next()``.
+/// the queue is full, at which point the outbox drops everything queued and asks for the
+/// connection to be closed with 1013 (the client catches up on resume). The first frame queued
+/// while the consumer is not already due calls `wake` once, outside the lock; the consumer then
+/// empties the queue with ``take()`` (on its own event loop, for a socket) whenever it can write.
+/// So a batch of events costs a connection one wake-up, and a socket that cannot take more keeps
+/// its frames here, counted against the capacity, rather than in an unbounded write buffer.
 final class Outbox: Sendable {
-    enum Item: Sendable {
-        case frames([OutboundFrame])
-        case close(CloseRequest)
+    /// What ``take()`` hands the consumer.
+    struct Batch: Sendable {
+        /// Frames in order; a `.replay` is always the last of its batch, so that the frames
+        /// after it wait in the outbox until the replay is done.
+        var frames: [OutboundFrame]
+        /// The close to perform once `frames` are written: set when the queue is empty and a
+        /// close was requested.
+        var close: CloseRequest?
     }
 
     private struct State {
         var queue: [OutboundFrame] = []
-        var writerWaiting: CheckedContinuation<Item, Never>?
         var closeRequest: CloseRequest?
-        var closeWaiting: CheckedContinuation<CloseRequest, Never>?
+        /// The consumer was woken and has not emptied the queue since: no new wake is due.
+        var due = false
         var overflowed = false
+        var finished = false
+        var wake: (@Sendable () -> Void)?
     }
 
     let capacity: Int
     private let state: Mutex<State>
 
-    init(capacity: Int) {
+    /// - Parameter wake: called (outside any lock) when frames or a close wait and the consumer
+    ///   was not already told; it must not call back into the outbox synchronously.
+    init(capacity: Int, wake: @escaping @Sendable () -> Void) {
         self.capacity = capacity
-        self.state = Mutex(State())
+        self.state = Mutex(State(wake: wake))
     }
 
     /// Queues a frame; false when the outbox is full or closing (the frame is not queued).
     @discardableResult
-    func push(_ event: OutboundFrame) -> Bool {
-        enum Action {
-            case queued(Bool)
-            case resumeWriter(CheckedContinuation<Item, Never>)
-            case overflow(CloseRequest)
-        }
-        let action: Action = state.withLock { state in
-            guard state.closeRequest == nil else { return .queued(false) }
-            if let writer = state.writerWaiting {
-                state.writerWaiting = nil
-                return .resumeWriter(writer)
-            }
+    func push(_ frame: OutboundFrame) -> Bool {
+        let (queued, wake): (Bool, (@Sendable () -> Void)?) = state.withLock { state in
+            guard state.closeRequest == nil else { return (false, nil) }
             guard state.queue.count < capacity else {
                 state.overflowed = true
                 state.queue.removeAll()
-                let request = CloseRequest(
+                state.closeRequest = CloseRequest(
                     code: 1013,
                     reason: "outbound queue overflow: reconnect and resume",
                     drainFirst: false
                 )
-                state.closeRequest = request
-                return .overflow(request)
+                return (false, Self.becomeDue(&state))
             }
-            state.queue.append(event)
-            return .queued(true)
+            state.queue.append(frame)
+            return (true, Self.becomeDue(&state))
         }
-        switch action {
-        case .queued(let queued):
-            return queued
-        case .resumeWriter(let writer):
-            writer.resume(returning: .frames([event]))
-            return true
-        case .overflow(let request):
-            notifyClose(request)
-            return false
-        }
+        wake?()
+        return queued
     }
 
     /// Whether this outbox was closed because it overflowed.
     var overflowed: Bool { state.withLock { $0.overflowed } }
 
+    /// A close requested without draining (an overflow), which the consumer performs at once,
+    /// whether or not its socket can take more.
+    var abortingClose: CloseRequest? {
+        state.withLock { state in state.closeRequest.flatMap { $0.drainFirst ? nil : $0 } }
+    }
+
     /// Asks for the connection to be closed. The first request wins.
     func requestClose(_ request: CloseRequest) {
-        let writer: CheckedContinuation<Item, Never>? = state.withLock { state in
+        let wake: (@Sendable () -> Void)? = state.withLock { state in
             guard state.closeRequest == nil else { return nil }
             state.closeRequest = request
             if !request.drainFirst { state.queue.removeAll() }
-            guard state.queue.isEmpty, let writer = state.writerWaiting else { return nil }
-            state.writerWaiting = nil
-            return writer
+            return Self.becomeDue(&state)
         }
-        writer?.resume(returning: .close(request))
-        notifyClose(request)
+        wake?()
     }
 
-    /// The next batch of frames, or the close request once the queue is drained.
-    func next() async -> Item {
-        await withCheckedContinuation { continuation in
-            let ready: Item? = state.withLock { state in
-                if !state.queue.isEmpty {
-                    defer { state.queue.removeAll(keepingCapacity: state.queue.count <= 64) }
-                    return .frames(state.queue)
-                }
-                if let request = state.closeRequest { return .close(request) }
-                state.writerWaiting = continuation
-                return nil
+    /// The frames queued, up to and including the first `.replay`, and the close request once
+    /// nothing is left before it. The consumer is due again only when the queue is empty.
+    func take() -> Batch {
+        state.withLock { state in
+            var batch = Batch(frames: [])
+            if let replay = state.queue.firstIndex(where: { if case .replay = $0 { true } else { false } }) {
+                batch.frames = Array(state.queue[...replay])
+                state.queue.removeSubrange(...replay)
+            } else {
+                swap(&batch.frames, &state.queue)
+                state.queue.reserveCapacity(min(batch.frames.count, 64))
             }
-            if let ready { continuation.resume(returning: ready) }
-        }
-    }
-
-    /// Waits until a close that must not wait for the writer (overflow) is requested.
-    func abortingClose() async -> CloseRequest {
-        await withCheckedContinuation { continuation in
-            let request: CloseRequest? = state.withLock { state in
-                if let request = state.closeRequest, !request.drainFirst { return request }
-                state.closeWaiting = continuation
-                return nil
+            if state.queue.isEmpty {
+                batch.close = state.closeRequest
+                state.due = false
             }
-            if let request { continuation.resume(returning: request) }
+            return batch
         }
     }
 
-    private func notifyClose(_ request: CloseRequest) {
-        guard !request.drainFirst else { return }
-        let waiter: CheckedContinuation<CloseRequest, Never>? = state.withLock { state in
-            defer { state.closeWaiting = nil }
-            return state.closeWaiting
-        }
-        waiter?.resume(returning: request)
-    }
-
-    /// Refuses further frames and releases every suspended waiter; called when the connection ends.
+    /// Refuses further frames and forgets the consumer; called when the connection has ended.
     func finish() {
-        let ended = CloseRequest(code: 1000, reason: "", drainFirst: false)
-        let (writer, closeWaiter) = state.withLock { state in
-            if state.closeRequest == nil { state.closeRequest = ended }
+        state.withLock { state in
+            if state.closeRequest == nil { state.closeRequest = CloseRequest(code: 1000, reason: "", drainFirst: false) }
             state.queue.removeAll()
-            defer {
-                state.writerWaiting = nil
-                state.closeWaiting = nil
-            }
-            return (state.writerWaiting, state.closeWaiting)
+            state.finished = true
+            state.wake = nil
         }
-        writer?.resume(returning: .close(ended))
-        closeWaiter?.resume(returning: ended)
+    }
+
+    /// The consumer's wake-up when it is not already due (and the outbox is not finished).
+    private static func becomeDue(_ state: inout State) -> (@Sendable () -> Void)? {
+        guard !state.due, !state.finished else { return nil }
+        state.due = true
+        return state.wake
     }
 }

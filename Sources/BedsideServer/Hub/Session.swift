@@ -2,6 +2,7 @@ import BedsideCore
 import BedsideProtocol
 import Foundation
 import Logging
+import NIOCore
 import Synchronization
 
 /// One active session: its seq counter, its connections and its running turn.
@@ -111,9 +112,11 @@ final class Session: Sendable {
             for pending in events {
                 if pending.stored.type == "user" || pending.stored.turnStatus != nil { listChanged = true }
                 state.deliveredSeq = pending.stored.seq
+                guard !state.connections.isEmpty else { continue }
+                // Encoded once; every connection's frame shares these bytes.
                 let outbound = OutboundFrame.live(
                     seq: pending.stored.seq,
-                    text: pending.stored.json,
+                    bytes: ByteBuffer(string: pending.stored.json),
                     emittedAt: pending.emittedAt
                 )
                 for outbox in state.connections where !outbox.push(outbound) {

@@ -2,6 +2,7 @@ import BedsideCore
 import BedsideStore
 import Foundation
 import Logging
+import NIOCore
 import ServiceLifecycle
 import Synchronization
 
@@ -40,9 +41,10 @@ final class HubRig: Sendable {
     /// Attaches a connection to `session`, as a socket's upgrade does.
     func connect(_ session: String, rateKey: String? = "client-a") async throws -> HubConnection {
         let id = try SessionID(session).orThrow("bad session id \(session)")
-        let outbox = Outbox(capacity: 4096)
+        let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let outbox = Outbox(capacity: 4096) { wake.yield() }
         guard let (attached, _, _) = try await hub.connect(id, outbox: outbox) else { throw TestFailure("hub refused the connection") }
-        return HubConnection(hub: hub, session: attached, outbox: outbox, rateKey: rateKey)
+        return HubConnection(hub: hub, session: attached, outbox: outbox, wakes: wakes, wake: wake, rateKey: rateKey)
     }
 
     /// The value of `bedside_limit_refusals_total{limit}`.
@@ -68,27 +70,43 @@ final class HubConnection: Sendable {
     private let inbox = Inbox()
     private let reader: Task<Void, Never>
 
-    init(hub: SessionHub, session: Session, outbox: Outbox, rateKey: String?) {
+    private let wake: AsyncStream<Void>.Continuation
+
+    init(
+        hub: SessionHub,
+        session: Session,
+        outbox: Outbox,
+        wakes: AsyncStream<Void>,
+        wake: AsyncStream<Void>.Continuation,
+        rateKey: String?
+    ) {
         self.hub = hub
         self.session = session
         self.outbox = outbox
+        self.wake = wake
         self.rateKey = rateKey
         reader = Task { [inbox] in
-            while case .frames(let batch) = await outbox.next() {
-                let texts = batch.compactMap { frame -> String? in
-                    switch frame {
-                    case .event(_, let text), .live(_, let text, _): text
-                    case .replay: nil
+            reading: for await _ in wakes {
+                while true {
+                    let batch = outbox.take()
+                    let texts = batch.frames.compactMap { frame -> String? in
+                        switch frame {
+                        case .event(_, let text): text
+                        case .live(_, let bytes, _): String(buffer: bytes)
+                        case .replay: nil
+                        }
                     }
+                    inbox.state.withLock { $0.frames += texts }
+                    if batch.close != nil { break reading }
+                    if batch.frames.isEmpty { break }
                 }
-                inbox.state.withLock { $0.frames += texts }
             }
             inbox.state.withLock { $0.ended = true }
         }
     }
 
     func send(_ content: String, id: String? = nil) async {
-        await session.receiveMessage(content: content, clientMessageID: id, from: outbox, rateKey: rateKey)
+        session.receiveMessage(content: content, clientMessageID: id, from: outbox, rateKey: rateKey)
     }
 
     func cancel() { session.cancelTurn(reason: "cancelled_by_user") }
@@ -126,6 +144,7 @@ final class HubConnection: Sendable {
     func close() async {
         hub.disconnected(from: session, outbox: outbox)
         outbox.finish()
+        wake.finish()
         await reader.value
     }
 }

@@ -1,0 +1,52 @@
+import BedsideCore
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// `/ws`: what decides an upgrade and what every accepted connection shares.
+///
+/// An upgrade is refused (a bare 400, see docs/protocol.md) unless the `Host` is allowed, the
+/// path is `/ws`, ``UpgradeCheck`` accepts the query, `Origin` and credential, and the server
+/// is not shutting down. An accepted upgrade becomes a ``WebSocketConnection`` on the socket's
+/// event loop.
+struct WebSocketEndpoint: Sendable {
+    let hub: SessionHub
+    let hosts: HostPolicy
+    let check: UpgradeCheck
+    let limits: ConnectionLimits
+    /// How often each connection is pinged; zero: never.
+    var pingInterval: Duration
+    /// Closes the connection (4401) when its credential ends; nil without authentication.
+    var watch: CredentialWatch?
+    /// Called when the client sends a message: activity that keeps a sign-in session from idling out.
+    var activity: @Sendable (Credential) -> Void = { _ in }
+    /// Admits connections within the total, per-address and per-session limits; nil: no limits.
+    var connections: ConnectionLimiter?
+
+    static let path = "/ws"
+
+    /// Decides an upgrade request: the accepted connection's parameters, or nil to refuse it.
+    ///
+    /// - Parameter peer: the socket's peer address, for the per-address limits and proxies.
+    func accept(_ head: HTTPRequest, peer: IPAddress?) async -> UpgradeCheck.Accepted? {
+        let request = Request(head: head, body: RequestBody(buffer: ByteBuffer()))
+        do {
+            try hosts.check(request)
+        } catch {
+            hub.metrics.limitReached(.host)
+            return nil
+        }
+        guard request.uri.path == Self.path, !hub.isShuttingDown else { return nil }
+        let accepted = await PeerAddress.$current.withValue(peer) { () async -> UpgradeCheck.Accepted? in
+            try? await check.check(request)
+        }
+        guard let accepted, !hub.isShuttingDown else { return nil }
+        return accepted
+    }
+
+    /// The handler that serves an accepted connection.
+    func connection(_ accepted: UpgradeCheck.Accepted, logger: Logger) -> WebSocketConnection {
+        WebSocketConnection(endpoint: self, accepted: accepted, logger: logger)
+    }
+}
