@@ -8,41 +8,59 @@ import Foundation
 import NIOCore
 import NIOPosix
 
+/// One chat run's clients and what it cost.
+struct ChatPhase {
+    var run: Run
+    /// The bench process's own CPU during the turns.
+    var client: ClientCPU
+    /// The server's CPU seconds during the turns, when it can be read.
+    var serverCPU: Double?
+    var wall: Double
+    var sessions: Int
+    var turns: Int
+}
+
 /// The chat scenario.
 extension BedsideBench {
-    /// Runs `sessions` sessions of `turns` turns, plus `slow` extra non-reading connections.
+    /// Runs `sessions` sessions of `turns` turns (by default the options'), plus `slow` extra
+    /// non-reading connections.
     func chatPhase(
         server: ServerUnderTest,
         loop: any EventLoop,
         label: String,
+        sessions: Int? = nil,
+        turns: Int? = nil,
         slow: Int = 0
-    ) async throws -> (run: Run, client: ClientCPU, serverCPU: Double?, wall: Double) {
+    ) async throws -> ChatPhase {
+        let sessions = sessions ?? self.sessions
+        let turns = turns ?? self.turns
         let run = Run(loop: loop, host: server.host, port: server.port)
         run.turnsPerSession = turns
         let tag = runTag
         let names = (0..<sessions).map { "bench-\(label)-\(tag)-\($0)" }
         let drivers = names.map { Client(run: run, role: .driver, session: $0) }
-        let opened = try await run.open(drivers).get()
-        guard opened == sessions else { throw BenchError("only \(opened) of \(sessions) connections opened") }
-        // The slow ones join sessions that are being driven, then stop reading.
-        let slowClients = names.prefix(slow).map { Client(run: run, role: .slow, session: $0) }
-        _ = try await run.open(slowClients, receiveBuffer: 4096).get()
-        let serverBefore = server.stats()
-        let clientBefore = ProcessStats.ownCPUSeconds()
-        let started = ContinuousClock.now
-        try await run.chat(timeout: .seconds(Int64(120 + turns * 30))).get()
-        let wall = (ContinuousClock.now - started).seconds
-        let client = ClientCPU(seconds: ProcessStats.ownCPUSeconds() - clientBefore, wallSeconds: wall)
-        let serverCPU = server.stats().flatMap { after in serverBefore.map { after.cpuSeconds - $0.cpuSeconds } }
-        return (run, client, serverCPU, wall)
+        do {
+            let opened = try await run.open(drivers).get()
+            guard opened == sessions else { throw BenchError("only \(opened) of \(sessions) connections opened") }
+            // The slow ones join sessions that are being driven, then stop reading.
+            let slowClients = names.prefix(slow).map { Client(run: run, role: .slow, session: $0) }
+            _ = try await run.open(slowClients, receiveBuffer: 4096).get()
+            let serverBefore = server.stats()
+            let clientBefore = ProcessStats.ownCPUSeconds()
+            let started = ContinuousClock.now
+            try await run.chat(timeout: .seconds(Int64(120 + turns * 30))).get()
+            let wall = (ContinuousClock.now - started).seconds
+            let client = ClientCPU(seconds: ProcessStats.ownCPUSeconds() - clientBefore, wallSeconds: wall)
+            let serverCPU = server.stats().flatMap { after in serverBefore.map { after.cpuSeconds - $0.cpuSeconds } }
+            return ChatPhase(run: run, client: client, serverCPU: serverCPU, wall: wall, sessions: sessions, turns: turns)
+        } catch {
+            _ = try? await run.closeAll().get()
+            throw error
+        }
     }
 
-    func chatRows(
-        _ phase: (run: Run, client: ClientCPU, serverCPU: Double?, wall: Double),
-        model: FakeModel,
-        server: ServerUnderTest,
-        prefix: String = ""
-    ) -> [Row] {
+    func chatRows(_ phase: ChatPhase, model: FakeModel, server: ServerUnderTest, prefix: String = "") -> [Row] {
+        let (sessions, turns) = (phase.sessions, phase.turns)
         let run = phase.run
         let client = phase.client
         let turnCount = run.turnsCompleted + run.turnsFailed
@@ -62,7 +80,13 @@ extension BedsideBench {
                 met: run.turnsCompleted == sessions * turns,
                 clientCPU: client.text
             ),
-            Row(metric: prefix + "throughput", value: Double(turnCount) / phase.wall, unit: "turns/s", clientCPU: client.text),
+            Row(
+                metric: prefix + "throughput",
+                value: Double(turnCount) / phase.wall,
+                unit: "turns/s",
+                clientCPU: client.text,
+                compared: true
+            ),
             Row(metric: prefix + "fake model's own time per turn", value: modelMs, unit: "ms", clientCPU: client.text),
         ]
         rows += percentileRows(
@@ -79,12 +103,19 @@ extension BedsideBench {
                     unit: "ms",
                     target: "≤ 30 ms",
                     met: Double(p50) / 1000 - modelMs <= 30,
-                    clientCPU: client.text
+                    clientCPU: client.text,
+                    compared: true
                 )
             )
         }
         rows += percentileRows(prefix + "time to first delta", &run.firstDelta, client: client)
-        rows += percentileRows(prefix + "delivery latency", &run.latency, client: client, checked: ("p99", 5, "≤ 5 ms"))
+        rows += percentileRows(
+            prefix + "delivery latency",
+            &run.latency,
+            client: client,
+            checked: ("p99", 5, "≤ 5 ms"),
+            compared: ["p99"]
+        )
         rows.append(Row(metric: prefix + "frames", value: Double(run.frames) / phase.wall, unit: "frames/s", clientCPU: client.text))
         if let cpu = phase.serverCPU, turnCount > 0 {
             let perTurn = cpu / Double(turnCount) * 1000
@@ -93,9 +124,11 @@ extension BedsideBench {
                     metric: prefix + "server CPU per turn",
                     value: perTurn,
                     unit: "ms",
-                    target: "≤ 2 ms",
+                    target: runsFloor ? "≤ 2 ms, ≤ ×1.5 floor" : "≤ 2 ms",
                     met: perTurn <= 2,
-                    clientCPU: client.text
+                    clientCPU: client.text,
+                    compared: true,
+                    ratioLimit: 1.5
                 )
             )
             rows.append(Row(metric: prefix + "server CPU", value: cpu, unit: "s", clientCPU: client.text))

@@ -73,7 +73,8 @@ extension BedsideBench {
                     unit: "KB",
                     target: "≤ 10 KB",
                     met: perConnection <= 10_000,
-                    clientCPU: holdCPU.text
+                    clientCPU: holdCPU.text,
+                    compared: true
                 ),
                 Row(metric: "server peak RSS", value: Double(after.peakRSSKiB) / 1024, unit: "MiB", clientCPU: holdCPU.text),
                 Row(

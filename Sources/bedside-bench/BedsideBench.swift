@@ -9,25 +9,28 @@ import NIOCore
 import NIOPosix
 
 /// `bedside-bench`: measures Bedside under load (see BENCHMARKS.md).
-@main
 struct BedsideBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bedside-bench",
-        abstract: "Measure Bedside under load: chat, idle, slow-consumer and replay scenarios.",
+        abstract: "Measure Bedside under load: chat, idle, slow-consumer, capacity and replay scenarios.",
         discussion: """
             By default starts the bedside executable next to this one as a child process (own SQLite files in a \
             temporary directory, --llm openai against an in-process fake OpenAI server), so that the server's CPU \
-            and memory are read apart from the benchmark's. --url targets a running Bedside instead.
+            and memory are read apart from the benchmark's. --url targets a running Bedside instead. Every scenario \
+            but replay then runs again, in the same run and against the same fake model, on the floor: a minimal \
+            server on SwiftNIO (this executable, started as its own process) that speaks the same protocol and makes \
+            the same model requests with nothing else; each figure is printed beside the floor's (--no-floor skips it).
             """
     )
 
     enum Scenario: String, ExpressibleByArgument, CaseIterable {
         case chat, idle
         case slowConsumer = "slow-consumer"
+        case capacity
         case replay
     }
 
-    @Argument(help: "chat, idle, slow-consumer or replay.")
+    @Argument(help: "chat, idle, slow-consumer, capacity or replay.")
     var scenario: Scenario
 
     @Option(help: "chat, slow-consumer: sessions running turns at once.")
@@ -64,6 +67,19 @@ struct BedsideBench: AsyncParsableCommand {
     var serverEnv: [String] = []
     @Option(help: "A command the started server runs under, e.g. \"valgrind --tool=callgrind\" (split at spaces).")
     var serverWrapper: String?
+    @Option(
+        help: """
+            capacity: the session counts tried, up to the first that misses turn p50 ≤ model + 30 ms \
+            (default 20,50,100,150,200,300,400,600,800,1000,1500,2000); the gap to the last that passed is then halved.
+            """
+    )
+    var capacitySteps: String?
+    @Option(help: "capacity: turns per session at each step.")
+    var capacityTurns = 5
+    @Option(help: "capacity: seconds each server's search may take; it stops before a step that would start later.")
+    var capacitySeconds = 180
+    @Flag(inversion: .prefixedNo, help: "Run each scenario but replay on the floor server too, and print its figures beside Bedside's.")
+    var floor = true
     @Option(help: "Write the results as JSON to this file.")
     var out: String?
     @Flag(help: "Exit with status 1 when a target is not met.")
@@ -73,12 +89,27 @@ struct BedsideBench: AsyncParsableCommand {
         guard sessions > 0, turns > 0, tokens >= 0, tokenIntervalMs >= 0, connections > 0, holdSeconds >= 0, events > 0, replays > 0
         else { throw ValidationError("Sizes must be positive.") }
         guard (0...1).contains(slowShare) else { throw ValidationError("--slow-share must be between 0 and 1.") }
+        guard capacityTurns > 0, capacitySeconds > 0, !capacityLadder.isEmpty else {
+            throw ValidationError(
+                "--capacity-steps takes positive session counts, e.g. 20,50,100; --capacity-turns and --capacity-seconds must be positive."
+            )
+        }
     }
+
+    /// The session counts the capacity search climbs.
+    var capacityLadder: [Int] {
+        guard let capacitySteps else { return CapacitySearch.defaultLadder }
+        let steps = capacitySteps.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        return steps.contains(nil) ? [] : steps.compactMap { $0 }.filter { $0 > 0 }
+    }
+
+    /// Whether this run measures the floor too.
+    var runsFloor: Bool { floor && scenario != .replay }
 
     func run() async throws {
         // Per process: the server (which inherits the limit) and this client each hold one
         // descriptor per connection.
-        let needed = scenario == .idle ? connections + 1024 : sessions * 4 + 1024
+        let needed = scenario == .idle ? connections + 1024 : (scenario == .capacity ? capacityLadder.max() ?? 0 : sessions) * 4 + 1024
         let limitNote = raiseOpenFileLimit(to: needed)
         print("bedside-bench \(scenario.rawValue): \(limitNote)")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -95,15 +126,21 @@ struct BedsideBench: AsyncParsableCommand {
         var report: ScenarioReport
         do {
             if scenario == .replay, url == nil { try await seedReplay(directory: directory) }
-            let server = try await startServer(directory: directory, modelURL: fake.baseURL, loop: loop)
-            do {
-                report = try await measure(server: server, loop: loop, model: model)
-                report.notes.insert(limitNote, at: 0)
-            } catch {
-                await server.stop()
-                throw error
+            if scenario == .capacity {
+                report = try await capacity(directory: directory, modelURL: fake.baseURL, loop: loop, model: model)
+            } else {
+                report = try await withServer(floor: false, directory: directory, modelURL: fake.baseURL, loop: loop) {
+                    try await measure(server: $0, loop: loop, model: model)
+                }
+                if runsFloor {
+                    let floorReport = try await withServer(floor: true, directory: directory, modelURL: fake.baseURL, loop: loop) {
+                        try await measure(server: $0, loop: loop, model: model)
+                    }
+                    report = report.comparing(floor: floorReport)
+                }
             }
-            await server.stop()
+            report.notes.insert(limitNote, at: 0)
+            report.parameters["floor"] = runsFloor ? "in the same run" : "not run"
         } catch {
             await fake.stop()
             try? await group.shutdownGracefully()
@@ -119,9 +156,37 @@ struct BedsideBench: AsyncParsableCommand {
             try encoder.encode(report).write(to: URL(fileURLWithPath: out))
             print("wrote \(out)")
         }
-        let foreign = report.rows.first { $0.metric == "foreign events" }?.value ?? 0
+        let foreign = report.rows.filter { $0.metric.hasSuffix("foreign events") }.reduce(0) { $0 + ($1.value ?? 0) + ($1.floor ?? 0) }
         if foreign != 0 { throw ExitCode(2) }
         if checkTargets, !report.targetsMet { throw ExitCode(1) }
+    }
+
+    /// Starts Bedside (or, with `floor`, the floor server), runs `body` against it and stops it.
+    func withServer<Result>(
+        floor: Bool,
+        directory: URL,
+        modelURL: String,
+        loop: any EventLoop,
+        _ body: (ServerUnderTest) async throws -> Result
+    ) async throws -> Result {
+        let server =
+            floor
+            ? try await ServerUnderTest.launchFloor(
+                directory: directory,
+                modelURL: modelURL,
+                // Bedside's own default unless the scenario sets Bedside's.
+                outboxCapacity: scenario == .slowConsumer ? outboxCapacity : 4096,
+                loop: loop
+            )
+            : try await startServer(directory: directory, modelURL: modelURL, loop: loop)
+        do {
+            let result = try await body(server)
+            await server.stop()
+            return result
+        } catch {
+            await server.stop()
+            throw error
+        }
     }
 
     func startServer(directory: URL, modelURL: String, loop: any EventLoop) async throws -> ServerUnderTest {
@@ -150,6 +215,7 @@ struct BedsideBench: AsyncParsableCommand {
         case .chat: return try await chat(server: server, loop: loop, model: model)
         case .idle: return try await idle(server: server, loop: loop)
         case .slowConsumer: return try await slowConsumer(server: server, loop: loop, model: model)
+        case .capacity: throw BenchError("capacity runs through capacity(directory:modelURL:loop:model:)")
         case .replay: return try await replay(server: server, loop: loop)
         }
     }

@@ -1,15 +1,10 @@
 import BedsideBenchCore
+import BedsideProtocol
 import NIOCore
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Wall-clock microseconds since 1970, the clock Bedside stamps its events with.
 func nowMicros() -> Int64 {
-    var spec = timespec()
-    clock_gettime(CLOCK_REALTIME, &spec)
-    return Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1_000
+    Timestamp.now().microseconds
 }
 
 /// One measured set of connections and what they observed. Confined to one event loop: every

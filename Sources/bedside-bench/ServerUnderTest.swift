@@ -6,8 +6,8 @@ import NIOPosix
 import Glibc
 #endif
 
-/// The Bedside server a benchmark measures: a `bedside` child process the benchmark starts
-/// (the default) or a running server reached by URL.
+/// A server a benchmark measures: a `bedside` child process the benchmark starts (the
+/// default), a running Bedside reached by URL, or the floor server (`bedside-bench floor-server`).
 final class ServerUnderTest: @unchecked Sendable {
     let host: String
     let port: Int
@@ -46,20 +46,6 @@ final class ServerUnderTest: @unchecked Sendable {
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw BenchError("no bedside executable at \(binary): build it (swift build -c release) or pass --server-binary")
         }
-        let port = try await freePort(loop: loop)
-        let log = directory.appendingPathComponent("bedside-\(port).log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let output = try FileHandle(forWritingTo: log)
-        let process = Process()
-        let command = wrapper + [binary]
-        process.executableURL = URL(fileURLWithPath: command[0].hasPrefix("/") ? command[0] : "/usr/bin/env")
-        process.arguments =
-            (command[0].hasPrefix("/") ? Array(command.dropFirst()) : command) + [
-                "--host", "127.0.0.1", "--port", "\(port)",
-                "--database", directory.appendingPathComponent("events.sqlite").path,
-                "--fhir-database", directory.appendingPathComponent("fhir.sqlite").path,
-                "--seed-patients", "25", "--llm", "openai", "--log-level", "warning",
-            ] + extraArguments
         var environment = ProcessInfo.processInfo.environment
         environment["OPENAI_BASE_URL"] = modelURL
         environment["OPENAI_API_KEY"] = "bench"
@@ -69,16 +55,74 @@ final class ServerUnderTest: @unchecked Sendable {
             guard parts.count == 2 else { throw BenchError("--server-env takes NAME=VALUE, not \(assignment)") }
             environment[String(parts[0])] = String(parts[1])
         }
+        // A wrapper (valgrind, perf) may take long to start the server.
+        return try await start(
+            name: "bedside",
+            command: wrapper + [binary],
+            directory: directory,
+            environment: environment,
+            startup: .seconds(wrapper.isEmpty ? 120 : 900),
+            loop: loop
+        ) {
+            [
+                "--host", "127.0.0.1", "--port", "\($0)",
+                "--database", directory.appendingPathComponent("events.sqlite").path,
+                "--fhir-database", directory.appendingPathComponent("fhir.sqlite").path,
+                "--seed-patients", "25", "--llm", "openai", "--log-level", "warning",
+            ] + extraArguments
+        }
+    }
+
+    /// Starts the floor server (`bedside-bench floor-server`, this same executable) on a free
+    /// loopback port, answering with the model at `modelURL`; returns once it accepts connections.
+    static func launchFloor(
+        directory: URL,
+        modelURL: String,
+        outboxCapacity: Int,
+        loop: any EventLoop
+    ) async throws -> ServerUnderTest {
+        let binary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var environment = ProcessInfo.processInfo.environment
+        environment["OPENAI_BASE_URL"] = nil
+        return try await start(
+            name: "floor",
+            command: [binary, "floor-server"],
+            directory: directory,
+            environment: environment,
+            loop: loop
+        ) {
+            ["--host", "127.0.0.1", "--port", "\($0)", "--model-url", modelURL, "--outbox-capacity", "\(outboxCapacity)"]
+        }
+    }
+
+    /// Runs `command` plus `arguments(port)` on a free loopback port, its output in a log file
+    /// in `directory`; returns once the port accepts connections (within `startup`).
+    private static func start(
+        name: String,
+        command: [String],
+        directory: URL,
+        environment: [String: String],
+        startup: Duration = .seconds(120),
+        loop: any EventLoop,
+        arguments: (Int) -> [String]
+    ) async throws -> ServerUnderTest {
+        let port = try await freePort(loop: loop)
+        let log = directory.appendingPathComponent("\(name)-\(port).log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let output = try FileHandle(forWritingTo: log)
+        let process = Process()
+        let absolute = command[0].hasPrefix("/")
+        process.executableURL = URL(fileURLWithPath: absolute ? command[0] : "/usr/bin/env")
+        process.arguments = (absolute ? Array(command.dropFirst()) : command) + arguments(port)
         process.environment = environment
         process.standardOutput = output
         process.standardError = output
         try process.run()
         let server = ServerUnderTest(host: "127.0.0.1", port: port, pid: process.processIdentifier, process: process, logPath: log.path)
-        let startup = Duration.seconds(wrapper.isEmpty ? 120 : 900)
         let deadline = ContinuousClock.now + startup
         while ContinuousClock.now < deadline {
             guard process.isRunning else {
-                throw BenchError("bedside exited with status \(process.terminationStatus); see \(log.path)")
+                throw BenchError("\(name) exited with status \(process.terminationStatus); see \(log.path)")
             }
             if let channel = try? await ClientBootstrap(group: loop).connect(host: "127.0.0.1", port: port).get() {
                 try? await channel.close()
@@ -87,7 +131,7 @@ final class ServerUnderTest: @unchecked Sendable {
             try await Task.sleep(for: .milliseconds(100))
         }
         await server.stop()
-        throw BenchError("bedside did not listen on port \(port) within \(startup); see \(log.path)")
+        throw BenchError("\(name) did not listen on port \(port) within \(startup); see \(log.path)")
     }
 
     /// The server's CPU and memory now, when it is a process this machine can read.

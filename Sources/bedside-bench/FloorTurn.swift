@@ -1,0 +1,326 @@
+import AsyncHTTPClient
+import BedsideCore
+import BedsideProtocol
+import Foundation
+import NIOCore
+import NIOHTTP1
+import OpenAPIRuntime
+
+/// The floor's model: the Chat Completions endpoint, asked with the HTTP client Bedside uses
+/// (AsyncHTTPClient, configured as Bedside's OpenAI model configures it).
+struct FloorModel: Sendable {
+    let client: HTTPClient
+    /// `<base URL>/chat/completions`.
+    let url: String
+    let name: String
+
+    init(baseURL: String, name: String) {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout.connect = .seconds(10)
+        // As in Bedside: one HTTP/1.1 connection per concurrently streaming turn.
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 1024)
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        url = baseURL + "/chat/completions"
+        self.name = name
+    }
+}
+
+/// One turn of the floor server, run on the event loop of the connection that asked for it:
+/// the same two streaming Chat Completions requests Bedside makes for a turn with one tool
+/// call, and the same events around them (docs/protocol.md, "Turns"). The tool is not run: its
+/// result is a fixed small JSON text. No history is sent to the model and nothing is stored.
+actor FloorTurn {
+    nonisolated let loop: any EventLoop
+    private let session: FloorSession
+    private let hub: FloorHub
+    private var model: FloorModel { hub.model }
+    private let content: String
+    private let clientMessageID: String?
+    private let turnID = UUID().uuidString.lowercased()
+    private let decoder = JSONDecoder()
+
+    nonisolated var unownedExecutor: UnownedSerialExecutor { loop.executor.asUnownedSerialExecutor() }
+
+    init(loop: any EventLoop, session: FloorSession, hub: FloorHub, content: String, clientMessageID: String?) {
+        self.loop = loop
+        self.session = session
+        self.hub = hub
+        self.content = content
+        self.clientMessageID = clientMessageID
+    }
+
+    /// What one streamed reply said.
+    private struct Reply {
+        var text = ""
+        var callID: String?
+        var toolName: String?
+        var arguments = ""
+        var finishReason: String?
+        var usage = TokenCount()
+    }
+
+    private struct TokenCount {
+        var prompt: Int64 = 0
+        var completion: Int64 = 0
+        var total: Int64 = 0
+
+        static func += (lhs: inout TokenCount, rhs: TokenCount) {
+            lhs.prompt += rhs.prompt
+            lhs.completion += rhs.completion
+            lhs.total += rhs.total
+        }
+    }
+
+    /// The tool's answer: what `find_patients` would say, fixed.
+    static let toolResult =
+        #"{"count":1,"more_available":false,"patients":[{"birth_date":"1971-03-02","gender":"female","id":"floor-patient-1","name":"Ann Smith"}],"total":1}"#
+
+    func run() async {
+        let started = ContinuousClock.now
+        emit(.user(content: content, clientMessageID: clientMessageID))
+        emit(.turn(TurnEvent(status: .started)))
+        var tokens = TokenCount()
+        do {
+            var messages = [Self.message(role: "system", content: Self.systemPrompt), Self.message(role: "user", content: content)]
+            let first = try await ask(messages)
+            tokens += first.usage
+            if let callID = first.callID, let toolName = first.toolName {
+                let arguments = (try? decoder.decode(JSONValue.self, from: Data(first.arguments.utf8))) ?? .object([:])
+                let toolStarted = ContinuousClock.now
+                emit(.toolCall(toolCallID: callID, toolName: toolName, arguments: arguments))
+                emit(
+                    .toolResult(
+                        ToolResultEvent(
+                            toolCallID: callID,
+                            toolName: toolName,
+                            result: Self.toolResult,
+                            durationMilliseconds: Self.milliseconds(since: toolStarted),
+                            isError: false
+                        )
+                    )
+                )
+                messages.append(Self.assistantCall(id: callID, name: toolName, arguments: first.arguments))
+                messages.append(Self.toolMessage(id: callID, content: Self.toolResult))
+                tokens += try await ask(messages).usage
+            }
+            end(
+                TurnEvent(
+                    status: .completed,
+                    durationMilliseconds: Self.milliseconds(since: started),
+                    promptTokens: tokens.prompt,
+                    completionTokens: tokens.completion,
+                    totalTokens: tokens.total
+                )
+            )
+        } catch {
+            let cancelled = Task.isCancelled || error is CancellationError
+            if !cancelled { emit(.error(code: .llmError, message: "The model request failed: \(error)")) }
+            end(
+                TurnEvent(
+                    status: cancelled ? .cancelled : .failed,
+                    durationMilliseconds: Self.milliseconds(since: started),
+                    reason: cancelled ? "cancelled_by_user" : nil
+                )
+            )
+        }
+    }
+
+    private func emit(_ payload: EventPayload) {
+        session.emit(payload, turnID: turnID)
+    }
+
+    /// Emits the turn's end event, which frees the session.
+    private func end(_ event: TurnEvent) {
+        if session.emit(.turn(event), turnID: turnID, endsTurn: true) { hub.forgetIfUnused(session) }
+    }
+
+    /// One streaming request with these messages, bracketed by `openai_call` and
+    /// `openai_response`; each text delta becomes an `assistant` event as it arrives.
+    private func ask(_ messages: [String]) async throws -> Reply {
+        let started = ContinuousClock.now
+        emit(.openaiCall(model: model.name, provider: "openai"))
+        var request = HTTPClientRequest(url: model.url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Accept", value: "text/event-stream")
+        request.headers.add(name: "Authorization", value: "Bearer floor")
+        request.body = .bytes(ByteBuffer(string: Self.body(model: model.name, messages: messages)))
+        let response = try await model.client.execute(request, deadline: .now() + .seconds(60))
+        guard response.status == .ok else { throw FloorModelError(status: response.status.code) }
+        let done = ArraySlice("[DONE]".utf8)
+        let events = response.body.map { ArraySlice($0.readableBytesView) }.asDecodedServerSentEvents(while: { $0 != done })
+        var reply = Reply()
+        let messageID = "msg-\(turnID)"
+        for try await event in events {
+            guard let data = event.data, !data.isEmpty else { continue }
+            let chunk = try decoder.decode(FloorChunk.self, from: Data(data.utf8))
+            if let choice = chunk.choices?.first {
+                if let text = choice.delta?.content, !text.isEmpty {
+                    reply.text += text
+                    emit(.assistant(AssistantEvent(content: text, streaming: true, messageID: messageID)))
+                }
+                for call in choice.delta?.toolCalls ?? [] where call.index == 0 {
+                    if let id = call.id { reply.callID = id }
+                    if let name = call.function?.name { reply.toolName = name }
+                    reply.arguments += call.function?.arguments ?? ""
+                }
+                if let reason = choice.finishReason { reply.finishReason = reason }
+            }
+            if let usage = chunk.usage {
+                reply.usage = TokenCount(
+                    prompt: usage.promptTokens,
+                    completion: usage.completionTokens,
+                    total: usage.totalTokens ?? usage.promptTokens + usage.completionTokens
+                )
+            }
+        }
+        if !reply.text.isEmpty { emit(.assistant(AssistantEvent(content: reply.text, streaming: false, messageID: messageID))) }
+        emit(
+            .openaiResponse(
+                ModelResponseEvent(
+                    model: model.name,
+                    promptTokens: reply.usage.prompt,
+                    completionTokens: reply.usage.completion,
+                    totalTokens: reply.usage.total,
+                    durationMilliseconds: Self.milliseconds(since: started),
+                    finishReason: reply.finishReason
+                )
+            )
+        )
+        return reply
+    }
+
+    private static func milliseconds(since start: ContinuousClock.Instant) -> Double {
+        let (seconds, attoseconds) = (ContinuousClock.now - start).components
+        return Double(seconds) * 1000 + Double(attoseconds) / 1e15
+    }
+}
+
+/// The model answered with another status than 200.
+struct FloorModelError: Error, CustomStringConvertible {
+    var status: UInt
+    var description: String { "\(status) from the model endpoint" }
+}
+
+/// The members of a streamed Chat Completions chunk the floor reads.
+private struct FloorChunk: Decodable {
+    var choices: [Choice]?
+    var usage: Usage?
+
+    struct Choice: Decodable {
+        var delta: Delta?
+        var finishReason: String?
+        enum CodingKeys: String, CodingKey {
+            case delta
+            case finishReason = "finish_reason"
+        }
+    }
+
+    struct Delta: Decodable {
+        var content: String?
+        var toolCalls: [Call]?
+        enum CodingKeys: String, CodingKey {
+            case content
+            case toolCalls = "tool_calls"
+        }
+    }
+
+    struct Call: Decodable {
+        var index: Int
+        var id: String?
+        var function: Function?
+        struct Function: Decodable {
+            var name: String?
+            var arguments: String?
+        }
+    }
+
+    struct Usage: Decodable {
+        var promptTokens: Int64
+        var completionTokens: Int64
+        var totalTokens: Int64?
+        enum CodingKeys: String, CodingKey {
+            case promptTokens = "prompt_tokens"
+            case completionTokens = "completion_tokens"
+            case totalTokens = "total_tokens"
+        }
+    }
+}
+
+/// The request bodies: the shape Bedside sends (system prompt, the user's message, one tool
+/// offered; then the tool round), written with Bedside's JSON writer.
+extension FloorTurn {
+    static let systemPrompt = """
+        You are an assistant for clinicians. You answer questions about patients using only the \
+        FHIR records that your tools return. Before answering a question about a patient, call the \
+        tools to fetch the relevant records. Every statement about a patient must come from a tool \
+        result in this conversation. Say which records you used, and say plainly when the records \
+        do not contain what was asked. Keep answers short and clinical.
+        """
+
+    /// The one tool offered, as the request's `tools` array.
+    static let tools =
+        #"[{"type":"function","function":{"name":"find_patients","description":"Find patients by name, and optionally "#
+        + #"birth date and gender. Returns each patient's id, name, birth date and gender.","parameters":{"type":"object","#
+        + #""properties":{"name":{"type":"string","description":"Part of the patient's name."},"count":{"type":"integer","#
+        + #""description":"At most this many patients (default 10)."}},"required":["name"]}}}]"#
+
+    static func body(model: String, messages: [String]) -> String {
+        var writer = JSONWriter(capacity: 2_048)
+        writer.beginObject()
+        writer.member("model", model)
+        writer.key("messages")
+        writer.beginArray()
+        for message in messages { writer.raw(message) }
+        writer.endArray()
+        writer.key("tools")
+        writer.raw(tools)
+        writer.member("max_tokens", Int64(4096))
+        writer.member("stream", true)
+        writer.key("stream_options")
+        writer.raw(#"{"include_usage":true}"#)
+        writer.endObject()
+        return writer.text
+    }
+
+    static func message(role: String, content: String) -> String {
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.member("role", role)
+        writer.member("content", content)
+        writer.endObject()
+        return writer.text
+    }
+
+    static func assistantCall(id: String, name: String, arguments: String) -> String {
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.member("role", "assistant")
+        writer.key("content")
+        writer.null()
+        writer.key("tool_calls")
+        writer.beginArray()
+        writer.beginObject()
+        writer.member("id", id)
+        writer.member("type", "function")
+        writer.key("function")
+        writer.beginObject()
+        writer.member("name", name)
+        writer.member("arguments", arguments)
+        writer.endObject()
+        writer.endObject()
+        writer.endArray()
+        writer.endObject()
+        return writer.text
+    }
+
+    static func toolMessage(id: String, content: String) -> String {
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.member("role", "tool")
+        writer.member("content", content)
+        writer.member("tool_call_id", id)
+        writer.endObject()
+        return writer.text
+    }
+}
