@@ -50,7 +50,8 @@ extension BedsideBench {
             }
         }
         notes.append(
-            "each step runs its sessions' turns at once, on a server that has run the steps before it; a step passes when every turn "
+            "each step runs its sessions' turns at once, on a server that has run the steps before it (and a warm-up of one turn per "
+                + "session of the first step); a step passes when every turn "
                 + "completed and turn p50 ≤ the model's own time + \(Int(Self.capacityMarginMs)) ms"
         )
         var report = ScenarioReport(
@@ -74,6 +75,12 @@ extension BedsideBench {
         let deadline = ContinuousClock.now + .seconds(capacitySeconds)
         let modelMs = Double(model.ownTime.milliseconds)
         var finished = true
+        // One turn per session of the first size first, so that no step pays for the
+        // server's first connections to the model.
+        if let first = search.next {
+            let warmUp = try await chatPhase(server: server, loop: loop, label: "capwarm", sessions: first, turns: 1)
+            _ = try await warmUp.run.closeAll().get()
+        }
         while let size = search.next {
             guard ContinuousClock.now < deadline else {
                 finished = false
