@@ -87,7 +87,7 @@ final class FloorConnection: ChannelInboundHandler, @unchecked Sendable {
         case .pong:
             awaitingPong = false
         case .connectionClose:
-            // Answer the close with the peer's code, then hang up.
+            // The peer's answer to our close: done. Else answer its close with its code, then hang up.
             guard !closing else { return context.close(promise: nil) }
             closing = true
             var data = frame.unmaskedData
@@ -179,7 +179,10 @@ final class FloorConnection: ChannelInboundHandler, @unchecked Sendable {
         scheduleFlush()
     }
 
-    /// Sends a close frame with `code`, then hangs up.
+    /// Sends a close frame with `code`, then shuts down the sending side and waits (at most
+    /// 10 s) for the peer's close: hanging up at once would make the peer's next frame (its
+    /// close, a pong) draw a reset, which throws away what it has not read yet, the close
+    /// frame among it.
     private func close(code: WebSocketErrorCode) {
         guard let context, !closing else { return }
         closing = true
@@ -188,7 +191,10 @@ final class FloorConnection: ChannelInboundHandler, @unchecked Sendable {
         data.write(webSocketErrorCode: code)
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)))
-            .whenComplete { _ in channel.close(promise: nil) }
+            .whenComplete { _ in
+                channel.close(mode: .output, promise: nil)
+                channel.eventLoop.scheduleTask(in: .seconds(10)) { channel.close(promise: nil) }
+            }
     }
 }
 
