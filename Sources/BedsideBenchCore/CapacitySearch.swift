@@ -63,15 +63,18 @@ public struct CapacitySearch: Sendable {
         let failing = smallestFailing
         switch (largestPassing, failing) {
         case (let passing?, let failing?):
-            let bounds = "\(passing) sessions (\(failing) did not)"
+            let bounds = "\(Self.sessions(passing)) (\(failing) did not)"
             return finished || next == nil ? bounds : "≥ \(bounds); the time ran out before the gap closed"
         case (let passing?, nil):
-            if next == nil { return "≥ \(passing) sessions (the largest tried)" }
-            return "≥ \(passing) sessions (the time ran out before \(next ?? passing) was tried)"
+            if next == nil { return "≥ \(Self.sessions(passing)) (the largest tried)" }
+            return "≥ \(Self.sessions(passing)) (the time ran out before \(next ?? passing) was tried)"
         case (nil, let failing?):
-            return "< \(failing) sessions (\(failing) did not)"
+            return "< \(Self.sessions(failing)) (\(failing) did not)"
         case (nil, nil):
             return "not measured (the time ran out before the first run)"
         }
     }
+
+    /// `1 session`, `20 sessions`.
+    public static func sessions(_ count: Int) -> String { count == 1 ? "1 session" : "\(count) sessions" }
 }

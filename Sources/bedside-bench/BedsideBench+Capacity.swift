@@ -40,13 +40,13 @@ extension BedsideBench {
         var rows = capacityRows(bedside, sizes: sizes)
         var notes = ["Bedside's capacity: " + bedside.search.summary(finished: bedside.finished)]
         for (size, step) in bedside.steps.sorted(by: { $0.key < $1.key }) {
-            if let problem = step.problem { notes.append("Bedside at \(size) sessions: \(problem)") }
+            if let problem = step.problem { notes.append("Bedside at \(CapacitySearch.sessions(size)): \(problem)") }
         }
         if let floorOutcome {
             rows = FloorComparison.merge(rows, floor: capacityRows(floorOutcome, sizes: floorOutcome.steps.keys.sorted()))
             notes.append("the floor's capacity: " + floorOutcome.search.summary(finished: floorOutcome.finished))
             for (size, step) in floorOutcome.steps.sorted(by: { $0.key < $1.key }) {
-                if let problem = step.problem { notes.append("floor at \(size) sessions: \(problem)") }
+                if let problem = step.problem { notes.append("floor at \(CapacitySearch.sessions(size)): \(problem)") }
             }
         }
         notes.append(
@@ -114,7 +114,9 @@ extension BedsideBench {
             search.record(sessions: size, passed: step.passed)
             steps[size] = step
             let over = step.overModelMs.map { FloorComparison.format(figure: $0) + " ms" } ?? "n/a"
-            print("capacity, \(label): \(size) sessions: turn p50 over the model \(over): \(step.passed ? "within" : "over") the limit")
+            print(
+                "capacity, \(label): \(CapacitySearch.sessions(size)): turn p50 over the model \(over): \(step.passed ? "within" : "over") the limit"
+            )
         }
         return CapacityOutcome(search: search, steps: steps, finished: finished)
     }
@@ -139,15 +141,21 @@ extension BedsideBench {
             let cpu = step?.client.text ?? ""
             rows += [
                 Row(
-                    metric: "at \(size) sessions: turn p50 over the model's time",
+                    metric: "at \(CapacitySearch.sessions(size)): turn p50 over the model's time",
                     value: step?.overModelMs,
                     unit: "ms",
                     clientCPU: cpu,
                     compared: true
                 ),
-                Row(metric: "at \(size) sessions: throughput", value: step?.throughput, unit: "turns/s", clientCPU: cpu, compared: true),
                 Row(
-                    metric: "at \(size) sessions: server CPU per turn",
+                    metric: "at \(CapacitySearch.sessions(size)): throughput",
+                    value: step?.throughput,
+                    unit: "turns/s",
+                    clientCPU: cpu,
+                    compared: true
+                ),
+                Row(
+                    metric: "at \(CapacitySearch.sessions(size)): server CPU per turn",
                     value: step?.serverCPUPerTurn,
                     unit: "ms",
                     clientCPU: cpu,

@@ -141,6 +141,14 @@ import Testing
         #expect(search.summary(finished: false) == "≥ 20 sessions (50 did not); the time ran out before the gap closed")
     }
 
+    @Test func countsOneSessionInTheSingular() {
+        var search = CapacitySearch(ladder: [1, 2])
+        search.record(sessions: 1, passed: true)
+        search.record(sessions: 2, passed: false)
+        #expect(search.summary() == "1 session (2 did not)")
+        #expect(CapacitySearch.sessions(20) == "20 sessions")
+    }
+
     @Test func ladderIsSortedAndDeduplicated() {
         let search = CapacitySearch(ladder: [50, 20, 50, 0, -3])
         #expect(search.ladder == [20, 50])
