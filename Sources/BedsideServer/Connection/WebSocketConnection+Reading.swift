@@ -60,7 +60,7 @@ extension WebSocketConnection {
     private func receive(_ frame: WebSocketFrame) {
         guard let message = reading.assembler.append(frame) else { return }
         if reading.frames?.take() == false {
-            hub.metrics.limitReached(.messagesPerSecond)
+            metrics.limitReached(.messagesPerSecond)
             violation(
                 .rateLimited,
                 "Too many frames: at most \(endpoint.limits.maxMessagesPerSecond) per second (--max-messages-per-second); this one was dropped."
@@ -96,7 +96,7 @@ extension WebSocketConnection {
             session.cancelTurn(reason: "cancelled_by_user")
         case .resume(let lastSeq):
             guard reading.resumes?.take() != false else {
-                hub.metrics.limitReached(.resumesPerSecond)
+                metrics.limitReached(.resumesPerSecond)
                 violation(
                     .rateLimited,
                     "Too many resume requests: at most \(endpoint.limits.maxResumesPerSecond) per second (--max-resumes-per-second); this one was dropped."
@@ -111,10 +111,15 @@ extension WebSocketConnection {
     /// 1008 after what is queued for it.
     private func violation(_ code: ErrorCode, _ message: String) {
         guard let outbox else { return }
-        outbox.push(hub.connectionError(code, message, session: sessionID))
+        outbox.push(OutboundFrame.event(seq: nil, text: endpoint.errorText(code, message, session: sessionID)))
         guard reading.meter.record() else { return }
         reading.stopped = true
-        outbox.push(hub.connectionError(.rateLimited, "Too many invalid or excess frames: closing the connection.", session: sessionID))
+        outbox.push(
+            OutboundFrame.event(
+                seq: nil,
+                text: endpoint.errorText(.rateLimited, "Too many invalid or excess frames: closing the connection.", session: sessionID)
+            )
+        )
         outbox.requestClose(CloseRequest(code: 1008, reason: "too many invalid or excess frames", drainFirst: true))
     }
 
@@ -141,12 +146,12 @@ extension WebSocketConnection {
             sessionID: sessionID,
             seq: nil,
             timestamp: .now(),
-            payload: .connection(resumedFrom: gap ? nil : after, latestSeq: latestSeq, serverVersion: hub.serverVersion)
+            payload: .connection(resumedFrom: gap ? nil : after, latestSeq: latestSeq, serverVersion: endpoint.serverVersion)
         )
         write(text: connection.json)
         if gap {
             let message = "last_seq \(after ?? 0) is beyond this session's newest event \(latestSeq): replaying the whole history."
-            write(text: hub.connectionErrorText(.resumeGap, message, session: sessionID))
+            write(text: endpoint.errorText(.resumeGap, message, session: sessionID))
         }
         let upTo = max(deliveredSeq, from ?? 0)
         guard let start = from, start < deliveredSeq else {
@@ -154,7 +159,7 @@ extension WebSocketConnection {
             return
         }
         context.flush()
-        let (store, id, loop) = (hub.store, sessionID, context.eventLoop)
+        let (store, id, loop) = (endpoint.store, sessionID, context.eventLoop)
         let bound = NIOLoopBound(self, eventLoop: loop)
         Task {
             var cursor = start

@@ -3,6 +3,7 @@ import BedsideProtocol
 import Logging
 import NIOCore
 import NIOWebSocket
+import Synchronization
 
 /// One WebSocket connection of a session, as a channel handler on the connection's event loop.
 ///
@@ -50,7 +51,7 @@ final class WebSocketConnection: ChannelInboundHandler, RemovableChannelHandler 
         self.reading = ReadingState(limits: endpoint.limits)
     }
 
-    var hub: SessionHub { endpoint.hub }
+    var metrics: BedsideMetrics { endpoint.metrics }
     var sessionID: SessionID { accepted.sessionID }
 
     // MARK: Opening
@@ -77,11 +78,11 @@ final class WebSocketConnection: ChannelInboundHandler, RemovableChannelHandler 
         }
         // Frames wait in the socket until the session is attached.
         try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false)
-        let (hub, id) = (hub, sessionID)
+        let (hub, id) = (endpoint.hub, sessionID)
         Task {
             let result: Result<(Session, deliveredSeq: Int64, latestSeq: Int64)?, any Error>
             do {
-                result = .success(try await hub.connect(id, outbox: outbox))
+                result = .success(try await hub?.connect(id, outbox: outbox) ?? nil)
             } catch {
                 result = .failure(error)
             }
@@ -102,7 +103,7 @@ final class WebSocketConnection: ChannelInboundHandler, RemovableChannelHandler 
         case .failure(let error):
             logger.error("Cannot load session", metadata: ["session.id": "\(sessionID)", "error": "\(error)"])
             let message = "The session store is unavailable: try again shortly."
-            write(text: hub.connectionErrorText(.internal, message, session: sessionID))
+            write(text: endpoint.errorText(.internal, message, session: sessionID))
             startClose(CloseRequest(code: 1011, reason: "session store unavailable", drainFirst: false))
         case .success(nil):
             startClose(CloseRequest(code: 1001, reason: "server shutting down", drainFirst: false))
@@ -117,9 +118,9 @@ final class WebSocketConnection: ChannelInboundHandler, RemovableChannelHandler 
     /// Answers a connection over a connection limit: a connection-scoped `too_many_connections`
     /// naming the limit, then close code 4429. The client may retry later.
     private func refuse(_ refusal: ConnectionLimiter.Refusal) {
-        hub.metrics.limitReached(refusal.limit)
+        metrics.limitReached(refusal.limit)
         logger.debug("Connection refused", metadata: ["session.id": "\(sessionID)", "limit": "\(refusal.limit.rawValue)"])
-        write(text: hub.connectionErrorText(.tooManyConnections, refusal.message, session: sessionID))
+        write(text: endpoint.errorText(.tooManyConnections, refusal.message, session: sessionID))
         startClose(
             CloseRequest(code: Self.tooManyConnectionsCloseCode, reason: ErrorCode.tooManyConnections.rawValue, drainFirst: true)
         )
@@ -154,7 +155,7 @@ final class WebSocketConnection: ChannelInboundHandler, RemovableChannelHandler 
                     guard seq > lastSent else { continue }
                     context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: bytes)), promise: nil)
                     lastSent = seq
-                    hub.metrics.eventDelivered(after: .now - emittedAt)
+                    metrics.eventDelivered(after: .now - emittedAt)
                 case .event(nil, let text):
                     write(text: text)
                 case .replay(let after):
@@ -264,9 +265,16 @@ final class WebSocketConnection: ChannelInboundHandler, RemovableChannelHandler 
         }
         if attached {
             attached = false
-            hub.disconnected(from: session, outbox: outbox)
+            endpoint.hub?.disconnected(from: session, outbox: outbox)
         }
         outbox?.finish()
+        // The session's last reference may be this one, and what it holds (the turn runner,
+        // the model's HTTP client, a span exporter) must not be released on an event loop.
+        if let session {
+            let parcel = LastReference(session)
+            self.session = nil
+            Task { parcel.drop() }
+        }
     }
 
     // MARK: Pings
@@ -294,4 +302,13 @@ final class WebSocketConnection: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     func pongReceived() { awaitingPong = false }
+}
+
+/// Carries an object's last reference off an event loop: ``drop()`` releases it where it runs.
+private final class LastReference<Value: Sendable>: Sendable {
+    private let value: Mutex<Value?>
+
+    init(_ value: Value) { self.value = Mutex(value) }
+
+    func drop() { value.withLock { $0 = nil } }
 }

@@ -1,4 +1,5 @@
 import BedsideCore
+import BedsideProtocol
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -11,7 +12,14 @@ import NIOCore
 /// is not shutting down. An accepted upgrade becomes a ``WebSocketConnection`` on the socket's
 /// event loop.
 struct WebSocketEndpoint: Sendable {
-    let hub: SessionHub
+    /// Held weakly: connections are released on their event loop, and the hub's last
+    /// reference must not end there (what it holds, the model's and exporters' HTTP clients,
+    /// must not be shut down on an event loop).
+    private(set) weak var hub: SessionHub?
+    /// What connections replay from.
+    let store: any EventStore
+    let metrics: BedsideMetrics
+    let serverVersion: String
     let hosts: HostPolicy
     let check: UpgradeCheck
     let limits: ConnectionLimits
@@ -26,6 +34,17 @@ struct WebSocketEndpoint: Sendable {
 
     static let path = "/ws"
 
+    init(hub: SessionHub, hosts: HostPolicy, check: UpgradeCheck, limits: ConnectionLimits, pingInterval: Duration) {
+        self.hub = hub
+        self.store = hub.store
+        self.metrics = hub.metrics
+        self.serverVersion = hub.serverVersion
+        self.hosts = hosts
+        self.check = check
+        self.limits = limits
+        self.pingInterval = pingInterval
+    }
+
     /// Decides an upgrade request: the accepted connection's parameters, or nil to refuse it.
     ///
     /// - Parameter peer: the socket's peer address, for the per-address limits and proxies.
@@ -34,15 +53,20 @@ struct WebSocketEndpoint: Sendable {
         do {
             try hosts.check(request)
         } catch {
-            hub.metrics.limitReached(.host)
+            metrics.limitReached(.host)
             return nil
         }
-        guard request.uri.path == Self.path, !hub.isShuttingDown else { return nil }
+        guard request.uri.path == Self.path, let hub, !hub.isShuttingDown else { return nil }
         let accepted = await PeerAddress.$current.withValue(peer) { () async -> UpgradeCheck.Accepted? in
             try? await check.check(request)
         }
-        guard let accepted, !hub.isShuttingDown else { return nil }
+        guard let accepted, self.hub?.isShuttingDown == false else { return nil }
         return accepted
+    }
+
+    /// The JSON text of a connection-scoped `error` frame.
+    func errorText(_ code: ErrorCode, _ message: String, session: SessionID) -> String {
+        ServerEvent(sessionID: session, seq: nil, timestamp: .now(), payload: .error(code: code, message: message)).json
     }
 
     /// The handler that serves an accepted connection.
