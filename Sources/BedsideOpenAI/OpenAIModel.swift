@@ -10,9 +10,13 @@ import Synchronization
 ///
 /// Created without a client, the model owns an `HTTPClient` and ``shutdown()`` must be awaited
 /// before the process ends; an injected client stays the caller's to shut down.
+///
+/// The retry backoff (and `Retry-After`), the first-token timeout and the stall timeout wait on
+/// the injected clock; the TCP connect timeout is the HTTP client's own.
 public final class OpenAIModel: LanguageModel {
     public let configuration: OpenAIConfiguration
     private let client: HTTPClient
+    private let clock: ModelClock
     private let ownsClient: Bool
     /// Set once the endpoint has refused `stream: true` together with tools (some llama.cpp
     /// server builds do); requests with tools are then sent without streaming.
@@ -22,8 +26,10 @@ public final class OpenAIModel: LanguageModel {
     /// has shown it wants.
     private let sendsMaxCompletionTokens: Atomic<Bool>
 
-    public init(configuration: OpenAIConfiguration, httpClient: HTTPClient? = nil) {
+    /// - Parameter clock: what the retries and the timeouts wait on; the continuous clock by default.
+    public init(configuration: OpenAIConfiguration, httpClient: HTTPClient? = nil, clock: any Clock<Duration> = ContinuousClock()) {
         self.configuration = configuration
+        self.clock = ModelClock(clock)
         sendsMaxCompletionTokens = Atomic(configuration.initialOutputTokensMember == .maxCompletionTokens)
         if let httpClient {
             client = httpClient
@@ -111,7 +117,7 @@ public final class OpenAIModel: LanguageModel {
             }
             guard case .retry(let failure, let retryAfter) = outcome else { return }
             guard attemptNumber < policy.maxAttempts else { throw failure }
-            try await Task.sleep(for: retryAfter ?? backoff(attempt: attemptNumber, policy: policy))
+            try await clock.sleep(for: retryAfter ?? backoff(attempt: attemptNumber, policy: policy))
             attemptNumber += 1
         }
     }
@@ -161,7 +167,13 @@ public final class OpenAIModel: LanguageModel {
     ) async throws -> Outcome {
         let response: HTTPClientResponse
         do {
-            response = try await client.execute(httpRequest, deadline: .now() + TimeAmount(configuration.timeouts.firstToken))
+            response = try await responseHead(httpRequest)
+        } catch let silence as NoResponse {
+            let failure = ModelError(
+                code: .unavailable,
+                message: "Cannot connect to \(endpointURL): is the model server running? (no response within \(silence.limit))"
+            )
+            return .retry(failure, nil)
         } catch {
             if Task.isCancelled || error is CancellationError { throw CancellationError() }
             let failure = ModelError(
@@ -173,7 +185,7 @@ public final class OpenAIModel: LanguageModel {
         let status = Int(response.status.code)
         if status == 200 {
             if streaming {
-                try await StreamReader(timeouts: configuration.timeouts).read(response.body, into: continuation)
+                try await StreamReader(timeouts: configuration.timeouts, clock: clock).read(response.body, into: continuation)
             } else {
                 for event in try await wholeResponse(response.body) { continuation.yield(event) }
             }
@@ -186,6 +198,27 @@ public final class OpenAIModel: LanguageModel {
         guard status == 429 || status >= 500 else { throw failure }
         let retryAfter = response.headers.first(name: "retry-after").flatMap(Int.init).map { Duration.seconds($0) }
         return .retry(failure, retryAfter)
+    }
+
+    /// The endpoint sent no response head within the first-token timeout.
+    private struct NoResponse: Error {
+        var limit: Duration
+    }
+
+    /// Sends the request and waits for the response head, for at most the first-token timeout
+    /// on the model's clock; the request is cancelled and awaited when the time runs out.
+    private func responseHead(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
+        let limit = configuration.timeouts.firstToken
+        return try await withThrowingTaskGroup(of: HTTPClientResponse?.self) { group in
+            group.addTask { [client] in try await client.execute(request, deadline: .distantFuture) }
+            group.addTask { [clock] in
+                try await clock.sleep(for: limit)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let response = first else { throw NoResponse(limit: limit) }
+            return response
+        }
     }
 
     /// Whether an error response says the server cannot stream (with tools), e.g. llama.cpp's
@@ -201,8 +234,8 @@ public final class OpenAIModel: LanguageModel {
         let limit = configuration.timeouts.stalledStream
         let bytes = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
             group.addTask { try await body.collect(upTo: 16 * 1024 * 1024) }
-            group.addTask {
-                try await Task.sleep(for: limit)
+            group.addTask { [clock] in
+                try await clock.sleep(for: limit)
                 return nil
             }
             defer { group.cancelAll() }

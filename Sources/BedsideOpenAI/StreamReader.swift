@@ -5,19 +5,24 @@ import NIOCore
 import OpenAPIRuntime
 import Synchronization
 
-/// Reads one streaming Chat Completions response into model events, failing a stream that stalls.
+/// Reads one streaming Chat Completions response into model events, failing a stream that
+/// stalls (timed on the model's clock).
 final class StreamReader: Sendable {
     private struct Progress {
-        var lastData = ContinuousClock.now
+        /// When data last arrived (or the reader was made), on the clock.
+        var lastData: Duration
         var sawData = false
         var sawDone = false
     }
 
     private let timeouts: OpenAIConfiguration.Timeouts
-    private let progress = Mutex(Progress())
+    private let clock: ModelClock
+    private let progress: Mutex<Progress>
 
-    init(timeouts: OpenAIConfiguration.Timeouts) {
+    init(timeouts: OpenAIConfiguration.Timeouts, clock: ModelClock) {
         self.timeouts = timeouts
+        self.clock = clock
+        self.progress = Mutex(Progress(lastData: clock.now()))
     }
 
     func read(
@@ -37,8 +42,9 @@ final class StreamReader: Sendable {
         into continuation: AsyncThrowingStream<ModelStreamEvent, any Error>.Continuation
     ) async throws {
         let bytes = body.map { buffer -> ArraySlice<UInt8> in
+            let now = self.clock.now()
             self.progress.withLock {
-                $0.lastData = .now
+                $0.lastData = now
                 $0.sawData = true
             }
             return ArraySlice(buffer.readableBytesView)
@@ -82,7 +88,8 @@ final class StreamReader: Sendable {
             let (last, sawData) = progress.withLock { ($0.lastData, $0.sawData) }
             let limit = sawData ? timeouts.stalledStream : timeouts.firstToken
             let deadline = last + limit
-            if ContinuousClock.now >= deadline {
+            let now = clock.now()
+            if now >= deadline {
                 throw ModelError(
                     code: .error,
                     message: sawData
@@ -92,8 +99,8 @@ final class StreamReader: Sendable {
             }
             // Until the first data arrives, wake at least once per stall period so that a stream
             // which starts and then stalls is caught on time, not only at the first-token deadline.
-            let wake = sawData ? deadline : min(deadline, .now + timeouts.stalledStream)
-            try await Task.sleep(until: wake, clock: .continuous)
+            let wake = sawData ? deadline : min(deadline, now + timeouts.stalledStream)
+            try await clock.sleepUntil(wake)
         }
     }
 }

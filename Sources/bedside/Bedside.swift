@@ -58,6 +58,7 @@ struct Bedside: AsyncParsableCommand {
             tracing: AgentTracing(captureContent: settings.tracing.captureContent),
             logger: logger
         )
+        let mcpServer = settings.serveMCP ? MCPToolServer(tools: agent.fhirTools, version: BedsideVersion.current, logger: logger) : nil
         let patients: any PatientRecords =
             agent.remoteFHIR.map { RemotePatientRecords(source: $0, maxImportBytes: settings.clinical.maxImportBytes) }
             ?? FHIRPatientRecords(store: clinicalData, maxImportBytes: settings.clinical.maxImportBytes)
@@ -70,8 +71,7 @@ struct Bedside: AsyncParsableCommand {
                 patients: patients,
                 metrics: metrics,
                 tracing: settings.tracing.destination,
-                mcpEndpoint: settings.serveMCP
-                    ? MCPToolServer(tools: agent.fhirTools, version: BedsideVersion.current, logger: logger) : nil,
+                mcpEndpoint: mcpServer,
                 toolSources: agent.mcp,
                 authentication: authentication,
                 tls: tls,
@@ -87,20 +87,29 @@ struct Bedside: AsyncParsableCommand {
             if let example { print("Try asking: \(example)") }
             fflush(nil)  // the URL must show up at once even when stdout is a pipe
         }
-        // MCP servers connect (and reconnect) in the background; their tools join when ready.
-        let mcpConnections = agent.mcp.map { mcp in Task { await mcp.run() } }
         do {
-            // The exporter starts first and stops last, so the spans of the turns that shutdown
-            // ends are flushed.
-            try await server.run(before: tracingService.map { [$0] } ?? [])
+            try await server.run(before: Self.servicesBeforeTheServer(tracing: tracingService, mcp: agent.mcp, mcpServer: mcpServer))
         } catch {
-            mcpConnections?.cancel()
-            await mcpConnections?.value
             await agent.shutdown()
             throw error
         }
-        mcpConnections?.cancel()
-        await mcpConnections?.value
         await agent.shutdown()
+    }
+
+    /// The services that start before the HTTP server and the hub, in start order; graceful
+    /// shutdown stops the hub first (it ends the running turns), then the server, then these
+    /// in reverse.
+    ///
+    /// The span exporter starts first and stops last, so the spans of the turns that shutdown
+    /// ends are flushed. The MCP toolset connects (and reconnects) to its servers, whose tools
+    /// join when ready; it stops after the hub, so the last tool calls of the turns being ended
+    /// are still answered. The `/mcp` session map sweeps idle sessions; it stops after the HTTP
+    /// server has stopped taking requests, then ends the sessions left.
+    static func servicesBeforeTheServer(tracing: (any Service)?, mcp: MCPToolset?, mcpServer: MCPToolServer?) -> [any Service] {
+        var services: [any Service] = []
+        if let tracing { services.append(tracing) }
+        if let mcp { services.append(mcp) }
+        if let mcpServer { services.append(mcpServer) }
+        return services
     }
 }

@@ -3,7 +3,6 @@ import BedsideCore
 import Foundation
 import Logging
 import MCP
-import Synchronization
 import Tracing
 
 /// One configured MCP server: keeps a connection to it, its current tool list, and its state.
@@ -11,11 +10,17 @@ import Tracing
 /// ``run()`` connects, lists the tools, and waits for the connection to end; then it retries
 /// with exponential backoff and jitter, forever, until cancelled. Tools are listed again on
 /// every connection and on `notifications/tools/list_changed`.
+///
+/// Everything it starts is a child of ``run()``: while a connection is up, the work its
+/// callbacks ask for (listing tools again, cancelling a call that lost its race) runs as
+/// ``Chore``s in the run loop's task group, so that nothing outlives the connection. Every
+/// timeout and the backoff wait on the injected clock.
 actor MCPServerConnection {
     let configuration: MCPServerConfiguration
     private let httpClient: HTTPClient
     private let logger: Logger
     private let backoff: Backoff
+    private let clock: ElapsedClock
     private let tracer: any Tracer
     private let transportFactory: (@Sendable () -> any Transport)?
     private var state: ToolSourceStatus.State = .connecting
@@ -24,6 +29,21 @@ actor MCPServerConnection {
     private var lifetime: TransportLifetime?
     private var offered: [String: Tool] = [:]
     private var hiddenCount = 0
+    /// Where the current connection's chores go; nil between connections.
+    private var chores: AsyncStream<Chore>.Continuation?
+
+    /// Work a connection's callbacks hand to the run loop, which performs it while the
+    /// connection lasts.
+    enum Chore: Sendable {
+        /// The server said its tools changed.
+        case refreshTools
+        /// A call lost its race (timed out, cancelled, or its server died): the request is
+        /// cancelled, which also ends the wait for its answer.
+        case cancelRequest(Client, ID, reason: String)
+    }
+
+    /// How long connecting, and each page of the tool list, may take.
+    static let setupTimeout: Duration = .seconds(30)
 
     /// Reconnection delays: doubling from `initial` up to `maximum`, each scaled by a random
     /// factor in 0.5...1 so that many clients do not retry in step.
@@ -41,6 +61,7 @@ actor MCPServerConnection {
         configuration: MCPServerConfiguration,
         httpClient: HTTPClient,
         backoff: Backoff,
+        clock: ElapsedClock,
         tracer: any Tracer = InstrumentationSystem.tracer,
         transportFactory: (@Sendable () -> any Transport)? = nil,
         logger: Logger
@@ -50,6 +71,7 @@ actor MCPServerConnection {
         self.transportFactory = transportFactory
         self.httpClient = httpClient
         self.backoff = backoff
+        self.clock = clock
         var logger = logger
         logger[metadataKey: "mcp.server"] = "\(configuration.name)"
         self.logger = logger
@@ -91,10 +113,18 @@ actor MCPServerConnection {
         var attempt = 0
         while !Task.isCancelled {
             do {
-                let lifetime = try await connect()
+                let (lifetime, chores) = try await connect()
                 attempt = 0
+                // Until the connection ends, its chores run beside the wait.
+                let racers: [@Sendable () async -> String] = [
+                    { await lifetime.ended() },
+                    { [self] in
+                        await perform(chores)
+                        return ""
+                    },
+                ]
                 let reason = await withTaskCancellationHandler {
-                    await lifetime.ended()
+                    await race(racers)
                 } onCancel: {
                     lifetime.end("Bedside is shutting down")
                 }
@@ -112,7 +142,7 @@ actor MCPServerConnection {
             let delay = backoff.delay(attempt: attempt)
             attempt += 1
             do {
-                try await Task.sleep(for: delay)
+                try await clock.sleep(for: delay)
             } catch {
                 break
             }
@@ -121,16 +151,24 @@ actor MCPServerConnection {
         await dropClient()
     }
 
-    private func connect() async throws -> TransportLifetime {
+    /// Connects and lists the tools; returns the connection's lifetime and its chores. A
+    /// server that does not answer within ``setupTimeout`` is disconnected.
+    private func connect() async throws -> (TransportLifetime, AsyncStream<Chore>) {
         let transport = makeTransport()
         let client = Client(name: "bedside", version: "1.0")
-        await client.onNotification(ToolListChangedNotification.self) { [weak self] _ in
-            Task { await self?.refreshTools() }
+        let (chores, choreQueue) = AsyncStream.makeStream(of: Chore.self)
+        await client.onNotification(ToolListChangedNotification.self) { _ in
+            choreQueue.yield(.refreshTools)
         }
         do {
-            try await withTimeout(.seconds(30), what: "connecting", lifetime: transport.lifetime) {
-                _ = try await client.connect(transport: transport)
-            }
+            try await withTimeout(
+                Self.setupTimeout,
+                what: "connecting",
+                lifetime: transport.lifetime,
+                clock: clock,
+                abandon: { await client.disconnect() },
+                work: { _ = try await client.connect(transport: transport) }
+            )
         } catch {
             await client.disconnect()
             await transport.disconnect()
@@ -138,11 +176,28 @@ actor MCPServerConnection {
         }
         self.client = client
         self.lifetime = transport.lifetime
-        try await listTools(client, lifetime: transport.lifetime)
+        self.chores = choreQueue
+        try await listTools(client, lifetime: transport.lifetime) { _ in await client.disconnect() }
         state = .ready
         lastError = nil
         logger.info("MCP server ready", metadata: ["mcp.tools": "\(offered.count)", "mcp.hidden_tools": "\(hiddenCount)"])
-        return transport.lifetime
+        return (transport.lifetime, chores)
+    }
+
+    /// Performs the chores of one connection, each in a child task, until the run loop
+    /// cancels it (the connection ended, or Bedside is shutting down).
+    private func perform(_ chores: AsyncStream<Chore>) async {
+        await withDiscardingTaskGroup { group in
+            for await chore in chores {
+                switch chore {
+                case .refreshTools:
+                    group.addTask { await self.refreshTools() }
+                case .cancelRequest(let client, let id, let reason):
+                    // Removes the waiting request at once, then tells the server.
+                    group.addTask { try? await client.cancelRequest(id, reason: reason) }
+                }
+            }
+        }
     }
 
     private func makeTransport() -> any Transport & LifetimeTransport {
@@ -154,22 +209,36 @@ actor MCPServerConnection {
                 arguments: arguments,
                 environment: environment,
                 workingDirectory: workingDirectory,
+                clock: clock,
                 logger: logger
             )
         case .streamableHTTP(let url, let headers):
             StreamableHTTPTransport(url: url, headers: headers, client: httpClient, logger: logger)
         case .legacySSE(let url, let headers):
-            LegacySSETransport(url: url, headers: headers, client: httpClient, logger: logger)
+            LegacySSETransport(url: url, headers: headers, client: httpClient, clock: clock, logger: logger)
         }
     }
 
-    private func listTools(_ client: Client, lifetime: TransportLifetime?) async throws {
+    /// Lists the server's tools, page by page, each within ``setupTimeout``; `abandon` ends a
+    /// page request that timed out or outlived the connection.
+    private func listTools(
+        _ client: Client,
+        lifetime: TransportLifetime?,
+        abandon: @escaping @Sendable (ID) async -> Void
+    ) async throws {
         var tools: [Tool] = []
         var cursor: String?
         repeat {
-            let page = try await withTimeout(.seconds(30), what: "listing tools", lifetime: lifetime) { [cursor] in
-                try await client.listTools(cursor: cursor)
-            }
+            let request = cursor.map { ListTools.request(.init(cursor: $0)) } ?? ListTools.request(.init())
+            let context = try await client.send(request)
+            let page = try await withTimeout(
+                Self.setupTimeout,
+                what: "listing tools",
+                lifetime: lifetime,
+                clock: clock,
+                abandon: { await abandon(context.requestID) },
+                work: { try await context.value }
+            )
             tools += page.tools
             cursor = page.nextCursor
         } while cursor != nil && tools.count < 10_000
@@ -189,7 +258,9 @@ actor MCPServerConnection {
     private func refreshTools() async {
         guard let client else { return }
         do {
-            try await listTools(client, lifetime: lifetime)
+            try await listTools(client, lifetime: lifetime) { id in
+                try? await client.cancelRequest(id, reason: "Listing the tools took too long.")
+            }
             logger.info("MCP server tools changed", metadata: ["mcp.tools": "\(offered.count)"])
         } catch {
             lastError = "listing tools after a change failed: \(error)"
@@ -201,6 +272,8 @@ actor MCPServerConnection {
         self.client = nil
         self.lifetime = nil
         self.offered = [:]
+        chores?.finish()
+        chores = nil
         await client?.disconnect()
     }
 
@@ -209,7 +282,7 @@ actor MCPServerConnection {
     func call(_ offeredName: String, arguments: JSONValue) async throws -> ToolOutput {
         let server = configuration.name
         if state == .ready, offered[offeredName] == nil { throw NoTools.ToolUnavailable(name: offeredName) }
-        guard let tool = offered[offeredName], let client, let lifetime, state == .ready else {
+        guard let tool = offered[offeredName], let client, let lifetime, let chores, state == .ready else {
             let why = lastError.map { " (\($0))" } ?? ""
             return ToolOutput(
                 content: "The MCP server \(server) is not connected\(why); Bedside is reconnecting. Try again later.",
@@ -231,7 +304,7 @@ actor MCPServerConnection {
                 arguments: members,
                 meta: meta.fields.isEmpty ? nil : meta
             )
-            let outcome = await Self.race(context: context, lifetime: lifetime, timeout: timeout, client: client)
+            let outcome = await self.outcome(of: context, lifetime: lifetime, timeout: timeout, client: client, chores: chores)
             let output = Self.output(outcome, server: server, tool: tool.name, timeout: timeout)
             if output.isError { span.attributes["error.type"] = "tool_error" }
             if case .cancelled = outcome { throw CancellationError() }
@@ -244,22 +317,18 @@ actor MCPServerConnection {
         }
     }
 
-    enum Outcome: Sendable {
-        case result(CallTool.Result)
-        case failed(String)
-        case died(String)
-        case timedOut
-        case cancelled
-    }
-
     /// Waits for the answer, the server's death, the timeout or cancellation, whichever comes
-    /// first. Timeouts and cancellation send `notifications/cancelled` for the request.
-    private static func race(
-        context: RequestContext<CallTool.Result>,
+    /// first, and returns once every racer has ended. When the answer loses, the request is
+    /// cancelled through the connection's chores (which sends `notifications/cancelled` and
+    /// ends the wait for the answer); when the connection is gone, disconnecting ends it.
+    private func outcome(
+        of context: RequestContext<CallTool.Result>,
         lifetime: TransportLifetime,
         timeout: Duration,
-        client: Client
+        client: Client,
+        chores: AsyncStream<Chore>.Continuation
     ) async -> Outcome {
+        let clock = self.clock
         let id = context.requestID
         let racers: [@Sendable () async -> Outcome] = [
             {
@@ -271,130 +340,32 @@ actor MCPServerConnection {
                     return .failed("\(error)")
                 }
             },
-            { .died(await lifetime.ended()) },
             {
-                try? await Task.sleep(for: timeout)
-                return .timedOut
+                let reason = await lifetime.ended()
+                return Task.isCancelled ? .cancelled : .died(reason)
+            },
+            {
+                do {
+                    try await clock.sleep(for: timeout)
+                    return .timedOut
+                } catch {
+                    return .cancelled
+                }
             },
         ]
-        let outcome = await withTaskCancellationHandler {
-            await firstOf(racers)
-        } onCancel: {
-            Task { try? await client.cancelRequest(id, reason: "The turn was cancelled.") }
+        let outcome = await race(racers) { winner in
+            let reason: String
+            switch winner {
+            case .result, .failed: return
+            case .timedOut: reason = "Timed out after \(timeout)."
+            case .cancelled: reason = "The turn was cancelled."
+            case .died: reason = "The connection to the server ended."
+            }
+            chores.yield(.cancelRequest(client, id, reason: reason))
         }
         // The run loop may see the death first and disconnect, failing the request: say what happened.
         if case .failed = outcome, let reason = lifetime.endReason { return .died(reason) }
-        if case .timedOut = outcome {
-            try? await client.cancelRequest(id, reason: "Timed out after \(timeout).")
-        }
         if Task.isCancelled { return .cancelled }
         return outcome
-    }
-
-    private static func output(_ outcome: Outcome, server: String, tool: String, timeout: Duration) -> ToolOutput {
-        switch outcome {
-        case .result(let result):
-            return ToolOutput(content: result.modelText, isError: result.isError ?? false)
-        case .failed(let message):
-            return ToolOutput(content: "The MCP server \(server) could not run \(tool): \(message)", isError: true)
-        case .died(let reason):
-            return ToolOutput(
-                content: "The MCP server \(server) stopped while running \(tool) (\(reason)); Bedside is reconnecting.",
-                isError: true
-            )
-        case .timedOut:
-            return ToolOutput(
-                content: "The MCP server \(server) did not answer \(tool) within \(timeout.seconds) s; the call was cancelled.",
-                isError: true
-            )
-        case .cancelled:
-            return ToolOutput(content: "The call to \(tool) on \(server) was cancelled.", isError: true)
-        }
-    }
-}
-
-struct DictionaryInjector: Injector {
-    func inject(_ value: String, forKey key: String, into carrier: inout [String: String]) {
-        carrier[key] = value
-    }
-}
-
-extension Duration {
-    var seconds: String {
-        let (whole, fraction) = components
-        let value = Double(whole) + Double(fraction) / 1e18
-        return value == value.rounded() ? String(Int64(value)) : String(format: "%.1f", value)
-    }
-}
-
-/// Runs `work`, failing with a ``TransportError`` when it takes longer than `limit`. The work
-/// is left to finish on its own: what it waits for may not answer cancellation.
-/// When `lifetime` ends first, fails with its reason.
-func withTimeout<T: Sendable>(
-    _ limit: Duration,
-    what: String,
-    lifetime: TransportLifetime? = nil,
-    _ work: @escaping @Sendable () async throws -> T
-) async throws -> T {
-    var racers: [@Sendable () async -> Result<T, any Error>?] = [
-        {
-            do {
-                return .success(try await work())
-            } catch {
-                return .failure(error)
-            }
-        },
-        {
-            try? await Task.sleep(for: limit)
-            return nil
-        },
-    ]
-    if let lifetime {
-        racers.append {
-            let reason = await lifetime.ended()
-            return .failure(TransportError(description: "\(what) failed: \(reason)"))
-        }
-    }
-    let result = await firstOf(racers)
-    guard let result else { throw TransportError(description: "\(what) took longer than \(limit.seconds) s") }
-    return try result.get()
-}
-
-/// The value of whichever of `racers` finishes first; the others are cancelled and left to end
-/// on their own, so one racer that ignores cancellation cannot hold up the answer.
-func firstOf<T: Sendable>(_ racers: [@Sendable () async -> T]) async -> T {
-    let race = Race()
-    let value = await withCheckedContinuation { (continuation: CheckedContinuation<T, Never>) in
-        for racer in racers {
-            race.add(
-                Task {
-                    let value = await racer()
-                    if race.finish() { continuation.resume(returning: value) }
-                }
-            )
-        }
-    }
-    race.cancelAll()
-    return value
-}
-
-/// The shared state of one ``firstOf(_:)`` race.
-private final class Race: Sendable {
-    private let state = Mutex<(done: Bool, tasks: [Task<Void, Never>])>((false, []))
-
-    func add(_ task: Task<Void, Never>) {
-        state.withLock { $0.tasks.append(task) }
-    }
-
-    /// Whether the caller is the first to finish.
-    func finish() -> Bool {
-        state.withLock { state in
-            defer { state.done = true }
-            return !state.done
-        }
-    }
-
-    func cancelAll() {
-        for task in state.withLock({ $0.tasks }) { task.cancel() }
     }
 }

@@ -3,6 +3,7 @@ public import BedsideCore
 public import Logging
 public import MCP
 import NIOCore
+public import ServiceLifecycle
 public import Tracing
 
 /// The tools of every configured MCP server, offered to the agent as one ``Toolset``.
@@ -10,14 +11,18 @@ public import Tracing
 /// Each server's tools are named `server__tool` and filtered by the read-only rule (see
 /// ``MCPServerConfiguration/allowTools``). A server that is down offers no tools; a call to a
 /// tool whose server went down answers with an error output naming the server, never a crash.
-/// ``run()`` keeps every server connected, reconnecting with backoff, until cancelled.
+///
+/// As a `Service`, ``run()`` keeps every server connected, reconnecting with backoff, until
+/// graceful shutdown (or cancellation); then it disconnects, ending stdio servers' processes.
+/// In Bedside's `ServiceGroup` it starts before the session hub, so that it stops after the
+/// hub has ended the running turns, whose last tool calls it still answers.
 ///
 /// ```swift
 /// let mcp = MCPToolset(servers: try MCPServerConfiguration.parse(config), logger: logger)
-/// async let _ = mcp.run()
 /// let tools = CompositeToolset([fhirTools, mcp])
+/// try await server.run(before: [mcp])   // the one ServiceGroup
 /// ```
-public final class MCPToolset: Toolset, ToolSourceStatusProvider {
+public final class MCPToolset: Toolset, ToolSourceStatusProvider, Service {
     private let connections: [MCPServerConnection]
     private let httpClient: HTTPClient
     private let ownsHTTPClient: Bool
@@ -28,6 +33,8 @@ public final class MCPToolset: Toolset, ToolSourceStatusProvider {
     ///   - tracer: where the `tools/call` client spans go (and whose context a call's
     ///     `traceparent` carries); the bootstrapped tracer by default.
     ///   - reconnectDelay: the first delay before reconnecting, doubled up to `maxReconnectDelay`.
+    ///   - clock: what the reconnect backoff and every timeout (connecting, listing tools, a
+    ///     call's ``MCPServerConfiguration/callTimeout``) wait on; the continuous clock by default.
     ///   - transports: for servers named here, a transport made by the closure instead of the
     ///     configured one (an in-process server, in tests or embedding).
     public init(
@@ -36,6 +43,7 @@ public final class MCPToolset: Toolset, ToolSourceStatusProvider {
         tracer: any Tracer = InstrumentationSystem.tracer,
         reconnectDelay: Duration = .milliseconds(500),
         maxReconnectDelay: Duration = .seconds(30),
+        clock: any Clock<Duration> = ContinuousClock(),
         transports: [String: @Sendable () -> any MCP.Transport] = [:],
         logger: Logger
     ) {
@@ -48,11 +56,13 @@ public final class MCPToolset: Toolset, ToolSourceStatusProvider {
         self.httpClient = client
         self.ownsHTTPClient = httpClient == nil
         let backoff = MCPServerConnection.Backoff(initial: reconnectDelay, maximum: maxReconnectDelay)
+        let clock = ElapsedClock(clock)
         self.connections = servers.map {
             MCPServerConnection(
                 configuration: $0,
                 httpClient: client,
                 backoff: backoff,
+                clock: clock,
                 tracer: tracer,
                 transportFactory: transports[$0.name],
                 logger: logger
@@ -60,13 +70,17 @@ public final class MCPToolset: Toolset, ToolSourceStatusProvider {
         }
     }
 
-    /// Connects to every server and keeps the connections up until the task is cancelled;
-    /// then disconnects (ending stdio servers' processes).
+    /// Connects to every server and keeps the connections up until graceful shutdown or
+    /// cancellation; then disconnects (ending stdio servers' processes) and returns once every
+    /// connection has ended. It runs until then even when no server is enabled, as a service
+    /// in a `ServiceGroup` must.
     public func run() async {
-        await withTaskGroup(of: Void.self) { group in
+        await withDiscardingTaskGroup { group in
             for connection in connections {
                 group.addTask { await connection.run() }
             }
+            try? await gracefulShutdown()
+            group.cancelAll()
         }
         if ownsHTTPClient { try? await httpClient.shutdown() }
     }

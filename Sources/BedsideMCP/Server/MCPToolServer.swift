@@ -2,6 +2,7 @@ public import BedsideCore
 import Foundation
 public import Logging
 import MCP
+public import ServiceLifecycle
 import Synchronization
 
 /// Serves a ``Toolset`` (Bedside's built-in FHIR tools) to other agents over MCP Streamable
@@ -15,18 +16,34 @@ import Synchronization
 ///
 /// At most ``MCPSessionLimits/maxSessions`` sessions are open at once: one more `initialize` is
 /// answered HTTP 429 with a JSON-RPC error and `Retry-After`. A session ends with `DELETE /mcp`,
-/// or once it has gone ``MCPSessionLimits/idleTimeout`` without a request (checked at each
-/// request to the endpoint); its id then answers 404, so that the client initializes again.
+/// or once it has gone ``MCPSessionLimits/idleTimeout`` without a request; its id then answers
+/// 404, so that the client initializes again. A session is never ended while one of its
+/// requests is being answered.
+///
+/// As a `Service`, ``run()`` ends idle sessions as they expire, with no request needed, on the
+/// injected clock; on graceful shutdown it ends every session and returns. Without it running,
+/// idle sessions are still ended at the next request to the endpoint.
 ///
 /// What it deliberately does not do: check the `Origin` header. The HTTP server applies the
 /// same Origin allow-list to `/mcp` as to every other route before the request gets here.
-public final class MCPToolServer: MCPEndpoint {
+public final class MCPToolServer: MCPEndpoint, Service {
     private let sessions: SessionMap
     private let limits: Mutex<MCPSessionLimits>
+    private let clock: ElapsedClock
 
-    public init(tools: any Toolset, version: String, limits: MCPSessionLimits = MCPSessionLimits(), logger: Logger) {
-        self.sessions = SessionMap(tools: tools, version: version, logger: logger)
+    /// - Parameter clock: what idle time is measured on and the sweep of idle sessions
+    ///   sleeps on; the continuous clock by default.
+    public init(
+        tools: any Toolset,
+        version: String,
+        limits: MCPSessionLimits = MCPSessionLimits(),
+        clock: any Clock<Duration> = ContinuousClock(),
+        logger: Logger
+    ) {
+        let clock = ElapsedClock(clock)
+        self.sessions = SessionMap(tools: tools, version: version, clock: clock, logger: logger)
         self.limits = Mutex(limits)
+        self.clock = clock
     }
 
     public func apply(_ limits: MCPSessionLimits) {
@@ -74,6 +91,30 @@ public final class MCPToolServer: MCPEndpoint {
     public func shutdown() async {
         await sessions.closeAll()
     }
+
+    /// Ends each idle session once it has gone the idle timeout without a request, until
+    /// graceful shutdown or cancellation; then ends every session.
+    ///
+    /// It sleeps until the earliest moment a session can expire: the oldest session's expiry,
+    /// or a whole idle timeout from now when there is none (a session opened meanwhile expires
+    /// no sooner). The limits are those given before the server starts.
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { [self] in
+                while true {
+                    let wait = await sessions.closeIdle(limits.withLock { $0 })
+                    do {
+                        try await clock.sleep(for: wait)
+                    } catch {
+                        return
+                    }
+                }
+            }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+        await sessions.closeAll()
+    }
 }
 
 /// The MCP sessions by id, each with its transport and server.
@@ -81,7 +122,10 @@ private actor SessionMap {
     private struct Entry {
         var transport: StatefulHTTPServerTransport
         var server: Server
-        var lastUsed: ContinuousClock.Instant
+        /// When the session last had a request, on the server's clock.
+        var lastUsed: Duration
+        /// Its requests being answered: a session is not idle while it has one.
+        var inFlight = 0
         /// The key of the principal that opened the session: only they may use it.
         var principal: String
     }
@@ -94,27 +138,30 @@ private actor SessionMap {
     private let tools: any Toolset
     private let version: String
     private let logger: Logger
+    private let clock: ElapsedClock
     private var entries: [String: Entry] = [:]
     /// Sessions being opened: they count against the limit before they are in `entries`.
     private var opening = 0
 
-    init(tools: any Toolset, version: String, logger: Logger) {
+    init(tools: any Toolset, version: String, clock: ElapsedClock, logger: Logger) {
         self.tools = tools
         self.version = version
+        self.clock = clock
         self.logger = logger
     }
 
     var count: Int { entries.count }
 
     func handle(_ request: HTTPRequest, principal: String, limits: MCPSessionLimits) async -> HTTPResponse {
-        await closeIdle(limits)
+        _ = await closeIdle(limits)
         // Another principal's session id answers as an unknown one: nothing of it shows.
-        if let id = request.header(HTTPHeaderName.sessionID), var entry = entries[id], entry.principal == principal {
-            entry.lastUsed = .now
-            entries[id] = entry
+        if let id = request.header(HTTPHeaderName.sessionID), let entry = entries[id], entry.principal == principal {
+            entries[id]?.lastUsed = clock.now()
+            entries[id]?.inFlight += 1
             let response = await entry.transport.handleRequest(request)
             // A long request (a slow tool) counts as use until it is answered.
-            entries[id]?.lastUsed = .now
+            entries[id]?.lastUsed = clock.now()
+            entries[id]?.inFlight -= 1
             if request.method.uppercased() == "DELETE", response.statusCode == 200 {
                 entries[id] = nil
                 await entry.server.stop()
@@ -157,7 +204,7 @@ private actor SessionMap {
             await transport.disconnect()
             return .error(statusCode: 500, .internalError("Cannot open an MCP session: \(error)"))
         }
-        entries[id] = Entry(transport: transport, server: server, lastUsed: .now, principal: principal)
+        entries[id] = Entry(transport: transport, server: server, lastUsed: clock.now(), principal: principal)
         let response = await transport.handleRequest(request)
         if case .error = response {
             entries[id] = nil
@@ -212,8 +259,9 @@ private actor SessionMap {
     /// The answer to an `initialize` while `maxSessions` are open: 429, with `Retry-After` the
     /// seconds until the least recently used session would expire.
     private func refusal(_ limits: MCPSessionLimits) -> HTTPResponse {
-        let oldest = entries.values.map(\.lastUsed).min() ?? .now
-        let wait = oldest + limits.idleTimeout - .now
+        let now = clock.now()
+        let oldest = entries.values.map(\.lastUsed).min() ?? now
+        let wait = oldest + limits.idleTimeout - now
         let seconds = max(1, Int((wait / .seconds(1)).rounded(.up)))
         return .error(
             statusCode: 429,
@@ -226,15 +274,23 @@ private actor SessionMap {
         )
     }
 
-    private func closeIdle(_ limits: MCPSessionLimits) async {
-        let cutoff = ContinuousClock.now - limits.idleTimeout
-        for (id, entry) in entries where entry.lastUsed < cutoff {
+    /// Ends the sessions that have gone `idleTimeout` without a request and have none being
+    /// answered; returns how long until the next one can expire.
+    func closeIdle(_ limits: MCPSessionLimits) async -> Duration {
+        let cutoff = clock.now() - limits.idleTimeout
+        for id in entries.keys {
+            // Looked up afresh: a request may have used it while an earlier one was closing.
+            guard let entry = entries[id], entry.lastUsed <= cutoff, entry.inFlight == 0 else { continue }
             entries[id] = nil
             await entry.server.stop()
             await entry.transport.disconnect()
             limits.onLimit(.expired)
             logger.info("MCP session closed after idling", metadata: ["mcp.session.id": "\(id)"])
         }
+        // A session in use counts from now: it is seen again by then at the latest.
+        let now = clock.now()
+        let next = entries.values.map { $0.inFlight > 0 ? now : $0.lastUsed }.min() ?? now
+        return max(next + limits.idleTimeout - now, .milliseconds(1))
     }
 
     func closeAll() async {

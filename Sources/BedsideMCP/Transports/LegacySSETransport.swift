@@ -17,16 +17,25 @@ actor LegacySSETransport: Transport, LifetimeTransport {
     private let headers: [String: String]
     private let client: HTTPClient
     private let endpointTimeout: Duration
+    private let clock: ElapsedClock
     private var endpoint: URL?
     private var streamTask: Task<Void, Never>?
     private let incoming: AsyncThrowingStream<Data, any Error>
     private let continuation: AsyncThrowingStream<Data, any Error>.Continuation
 
-    init(url: URL, headers: [String: String], client: HTTPClient, endpointTimeout: Duration = .seconds(30), logger: Logger) {
+    init(
+        url: URL,
+        headers: [String: String],
+        client: HTTPClient,
+        endpointTimeout: Duration = .seconds(30),
+        clock: ElapsedClock = ElapsedClock(ContinuousClock()),
+        logger: Logger
+    ) {
         self.url = url
         self.headers = headers
         self.client = client
         self.endpointTimeout = endpointTimeout
+        self.clock = clock
         self.logger = logger
         (incoming, continuation) = AsyncThrowingStream.makeStream()
     }
@@ -50,30 +59,32 @@ actor LegacySSETransport: Transport, LifetimeTransport {
         streamTask = Task { [weak self] in
             await self?.read(events, announce: announce)
         }
-        let announced = await withTaskGroup(of: URL?.self) { group in
-            group.addTask {
+        let racers: [@Sendable () async -> URL?] = [
+            {
                 for await endpoint in endpoints { return endpoint }
                 return nil
-            }
-            group.addTask { [endpointTimeout] in
-                try? await Task.sleep(for: endpointTimeout)
+            },
+            { [endpointTimeout, clock] in
+                try? await clock.sleep(for: endpointTimeout)
                 return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
-        }
+            },
+        ]
+        let announced = await race(racers)
         guard let announced else {
             let reason = "\(url.absoluteString) sent no endpoint event"
             lifetime.end(reason)
             streamTask?.cancel()
+            await streamTask?.value
+            streamTask = nil
             throw TransportError(description: reason)
         }
         endpoint = announced
     }
 
     func disconnect() async {
+        // The stream's reader is awaited, so that nothing of the connection outlives it.
         streamTask?.cancel()
+        await streamTask?.value
         streamTask = nil
         lifetime.end("disconnected")
         continuation.finish()

@@ -24,16 +24,27 @@ actor StdioProcessTransport: Transport, LifetimeTransport {
     private let arguments: [String]
     private let environment: [String: String]
     private let workingDirectory: String?
+    private let clock: ElapsedClock
+    /// Ends when the process has exited (``lifetime`` may end earlier, for other reasons).
+    private let exited = TransportLifetime()
     private var process: Process?
     private var stdin: FileHandle?
     private let incoming: AsyncThrowingStream<Data, any Error>
     private let continuation: AsyncThrowingStream<Data, any Error>.Continuation
 
-    init(command: String, arguments: [String], environment: [String: String], workingDirectory: String?, logger: Logger) {
+    init(
+        command: String,
+        arguments: [String],
+        environment: [String: String],
+        workingDirectory: String?,
+        clock: ElapsedClock = ElapsedClock(ContinuousClock()),
+        logger: Logger
+    ) {
         self.command = command
         self.arguments = arguments
         self.environment = environment
         self.workingDirectory = workingDirectory
+        self.clock = clock
         self.logger = logger
         (incoming, continuation) = AsyncThrowingStream.makeStream()
     }
@@ -54,10 +65,12 @@ actor StdioProcessTransport: Transport, LifetimeTransport {
         process.standardOutput = output
         process.standardError = errors
         let lifetime = self.lifetime
+        let exited = self.exited
         let continuation = self.continuation
         let command = self.command
         process.terminationHandler = { finished in
             let reason = "the process \(command) exited with status \(finished.terminationStatus)"
+            exited.end(reason)
             lifetime.end(reason)
             continuation.finish(throwing: TransportError(description: reason))
         }
@@ -82,9 +95,13 @@ actor StdioProcessTransport: Transport, LifetimeTransport {
             let pid = process.processIdentifier
             kill(-pid, SIGTERM)
             kill(pid, SIGTERM)
-            for _ in 0..<20 where process.isRunning {
-                try? await Task.sleep(for: .milliseconds(50))
-            }
+            // A second to exit, then it is killed.
+            let (exited, clock) = (self.exited, self.clock)
+            let racers: [@Sendable () async -> Void] = [
+                { _ = await exited.ended() },
+                { try? await clock.sleep(for: .seconds(1)) },
+            ]
+            await race(racers)
             if process.isRunning {
                 kill(-pid, SIGKILL)
                 kill(pid, SIGKILL)

@@ -36,8 +36,9 @@ actor StreamableHTTPTransport: Transport, LifetimeTransport {
     func connect() async throws {}
 
     func disconnect() async {
-        for task in tasks { task.cancel() }
+        let running = tasks
         tasks = []
+        for task in running { task.cancel() }
         // Ends the session on the server, unless the server already forgot it or is unreachable.
         if sessionID != nil, !(lifetime.endReason ?? "").hasPrefix("cannot reach"), !(lifetime.endReason ?? "").contains("no longer knows")
         {
@@ -47,6 +48,8 @@ actor StreamableHTTPTransport: Transport, LifetimeTransport {
         }
         lifetime.end("disconnected")
         continuation.finish()
+        // The event streams' readers end with the connection.
+        for task in running { await task.value }
     }
 
     func send(_ data: Data) async throws {
