@@ -49,23 +49,23 @@ struct BedsideBench: AsyncParsableCommand {
     var holdSeconds = 10
     @Option(help: "slow-consumer: share of sessions that get an extra connection which stops reading.")
     var slowShare = 0.25
-    @Option(help: "slow-consumer: the server's --outbox-capacity (frames queued per connection).")
+    @Option(help: "slow-consumer: --outbox-capacity of Bedside and of the floor (frames queued per connection).")
     var outboxCapacity = 256
     @Option(help: "replay: events in the replayed session.")
     var events = 10_000
     @Option(help: "replay: reconnects measured.")
     var replays = 5
-    @Option(help: "A running Bedside to measure, e.g. ws://127.0.0.1:8000, instead of starting one.")
+    @Option(help: "A running Bedside to measure, e.g. ws://127.0.0.1:8000, instead of starting one (the floor is still started).")
     var url: String?
     @Option(help: "With --url: the server's process id, to read its CPU and memory.")
     var serverPid: Int32?
     @Option(help: "The bedside executable to start (default: the one next to bedside-bench).")
     var serverBinary: String?
-    @Option(parsing: .singleValue, help: "An extra argument for the started server (repeatable).")
+    @Option(parsing: .singleValue, help: "An extra argument for the started bedside, not the floor (repeatable).")
     var serverArg: [String] = []
-    @Option(parsing: .singleValue, help: "An environment variable NAME=VALUE for the started server (repeatable).")
+    @Option(parsing: .singleValue, help: "An environment variable NAME=VALUE for the started bedside, not the floor (repeatable).")
     var serverEnv: [String] = []
-    @Option(help: "A command the started server runs under, e.g. \"valgrind --tool=callgrind\" (split at spaces).")
+    @Option(help: "A command the started bedside (not the floor) runs under, e.g. \"perf record -e cpu-clock -g\" (split at spaces).")
     var serverWrapper: String?
     @Option(
         help: """
