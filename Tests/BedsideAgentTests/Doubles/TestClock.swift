@@ -1,0 +1,90 @@
+// The same clock as Tests/BedsideMCPTests/Support/TestClock.swift: each test target keeps its own copy.
+import Synchronization
+
+/// A clock that moves only when a test advances it: sleepers wake when it passes their
+/// deadline, at once, so timeouts and backoff are tested with no real waiting.
+final class TestClock: Clock, Sendable {
+    struct Instant: InstantProtocol {
+        var offset: Duration
+
+        func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
+        func duration(to other: Instant) -> Duration { other.offset - offset }
+        static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
+    }
+
+    private struct Sleeper {
+        var deadline: Instant
+        var continuation: CheckedContinuation<Void, any Error>
+    }
+
+    private struct State {
+        var now = Instant(offset: .zero)
+        var sleepers: [Int: Sleeper] = [:]
+        var nextID = 0
+    }
+
+    private let state = Mutex(State())
+
+    var now: Instant { state.withLock { $0.now } }
+    var minimumResolution: Duration { .nanoseconds(1) }
+
+    /// The deadlines of the tasks sleeping on the clock, as offsets from now, earliest first.
+    var pendingSleeps: [Duration] {
+        state.withLock { state in state.sleepers.values.map { state.now.duration(to: $0.deadline) }.sorted() }
+    }
+
+    /// Moves the clock forward by `duration`, waking every sleeper whose deadline it reaches.
+    func advance(by duration: Duration) {
+        let woken = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
+            state.now = state.now.advanced(by: duration)
+            let due = state.sleepers.filter { $0.value.deadline <= state.now }
+            for id in due.keys { state.sleepers[id] = nil }
+            return due.values.map(\.continuation)
+        }
+        for continuation in woken { continuation.resume() }
+    }
+
+    func sleep(until deadline: Instant, tolerance: Duration?) async throws {
+        let id = state.withLock { state in
+            defer { state.nextID += 1 }
+            return state.nextID
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                enum Now { case wait, wake, cancel }
+                let now = state.withLock { state -> Now in
+                    if Task.isCancelled { return .cancel }
+                    if deadline <= state.now { return .wake }
+                    state.sleepers[id] = Sleeper(deadline: deadline, continuation: continuation)
+                    return .wait
+                }
+                switch now {
+                case .cancel: continuation.resume(throwing: CancellationError())
+                case .wake: continuation.resume()
+                case .wait: break
+                }
+            }
+        } onCancel: {
+            let sleeper = state.withLock { $0.sleepers.removeValue(forKey: id) }
+            sleeper?.continuation.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Waits (in real time, at most 60 s) until a task sleeps on the clock with a deadline that
+    /// satisfies `matching`, measured from now; returns that deadline.
+    @discardableResult
+    func waitForSleeper(_ matching: (Duration) -> Bool = { _ in true }) async throws -> Duration {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            if let found = pendingSleeps.first(where: matching) { return found }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        throw TestClockTimeout(pending: pendingSleeps)
+    }
+}
+
+/// No task slept on the ``TestClock`` as the test expected.
+struct TestClockTimeout: Error, CustomStringConvertible {
+    var pending: [Duration]
+    var description: String { "no sleeper as expected within 60 s; sleeping: \(pending)" }
+}
