@@ -17,7 +17,8 @@ import NIOWebSocket
 ///
 /// Each socket starts with a 256-byte receive buffer (growing on demand up to 64 KiB for a
 /// burst) and reads once per cycle: Bedside's clients send small frames and mostly sit idle. A
-/// ``FlushCoalescer`` next to the socket sends what one event-loop cycle wrote with one flush.
+/// ``FlushCoalescer`` next to the socket sends what one event-loop cycle of an HTTP response
+/// wrote with one flush (a WebSocket connection flushes once per batch itself).
 /// ``HTTPTimeoutHandler`` closes HTTP/1 connections that are too slow or idle (the HTTP/1
 /// pipeline gets its ``HTTPRequestBoundaries``), and each HTTP connection is served with its
 /// peer as ``PeerAddress/current``.
@@ -69,7 +70,9 @@ struct BedsideChildChannel: ServerChildChannel, HTTPChannelHandler {
                 )
                 try options.setOption(ChannelOptions.maxMessagesPerRead, value: 1)
             }
-            try sync.addHandler(FlushCoalescer(), position: .first)
+            let coalescer = FlushCoalescer()
+            try sync.addHandler(coalescer, position: .first)
+            let flushes = NIOLoopBound(coalescer, eventLoop: channel.eventLoop)
             // After TLS (when on), before the HTTP codec.
             try sync.addHandler(HTTPTimeoutHandler(timeouts: timeouts, onTimeout: onTimeout))
             let upgradeAttempted = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
@@ -93,6 +96,8 @@ struct BedsideChildChannel: ServerChildChannel, HTTPChannelHandler {
                 upgradePipelineHandler: { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
                         guard let decision = accepted.value else { throw ChannelError.inappropriateOperationForState }
+                        // A connection writes a batch and flushes once itself.
+                        channel.pipeline.syncOperations.removeHandler(flushes.value, promise: nil)
                         try channel.pipeline.syncOperations.addHandler(endpoint.connection(decision, logger: logger))
                         return .webSocket
                     }
