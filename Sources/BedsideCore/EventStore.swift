@@ -15,10 +15,10 @@ public protocol EventStore: Sendable {
     /// and none beyond `through` when it is given.
     func events(in session: SessionID, after: Int64, through: Int64?, limit: Int?) async throws -> [StoredEvent]
 
-    /// The conversation of `session` up to `through`, in `seq` order: its `user` events and its
-    /// `assistant` events that are not streaming deltas (``StoredEvent/isStreamingDelta``). What a
-    /// turn sends the model as history; most of a session's events are deltas, so a store should
-    /// leave them out where it reads.
+    /// The conversation of `session` up to `through`, in `seq` order: the events
+    /// ``ConversationRule`` counts (its `user` events and its final `assistant` replies with
+    /// text). What a turn sends the model as history; most of a session's events are deltas, so
+    /// a store should leave them out where it reads (``ConversationRule/sqlPredicate(type:json:)``).
     func conversation(in session: SessionID, through: Int64) async throws -> [StoredEvent]
 
     /// The `user` event that accepted `clientMessageID` in `session`, if any.
@@ -38,8 +38,6 @@ extension EventStore {
     /// Reads every event and keeps the conversation: correct for any store, and what an
     /// in-memory store costs anyway.
     public func conversation(in session: SessionID, through: Int64) async throws -> [StoredEvent] {
-        try await events(in: session, after: 0, through: through, limit: nil).filter {
-            $0.type == "user" || ($0.type == "assistant" && !$0.isStreamingDelta)
-        }
+        try await events(in: session, after: 0, through: through, limit: nil).filter(ConversationRule.includes)
     }
 }

@@ -31,7 +31,7 @@ public final class InMemoryEventStore: EventStore, AccessAudit, SessionDirectory
             let now = Int64((Date().timeIntervalSince1970 * 1_000_000).rounded())
             for event in events {
                 state.events[event.sessionID, default: []].append(event)
-                if event.type == "user" || event.turnStatus != nil {
+                if event.changesSessionSummary {
                     var summary =
                         state.summaries[event.sessionID]
                         ?? SessionSummary(

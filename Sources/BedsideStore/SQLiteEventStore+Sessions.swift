@@ -156,7 +156,7 @@ struct SummaryChanges {
     private var order: [String] = []
 
     mutating func add(_ event: StoredEvent) {
-        guard event.type == "user" || event.turnStatus != nil else { return }
+        guard event.changesSessionSummary else { return }
         let key = event.sessionID.storageKey
         if changes[key] == nil {
             changes[key] = Change(session: event.sessionID)

@@ -173,14 +173,7 @@ public final class SQLiteEventStore: EventStore, AccessAudit, SessionDirectory {
             // Deltas are left out inside SQLite, so that only the few rows a history needs
             // become Swift values.
             let rows = try Row.fetchCursor(
-                db.cachedStatement(
-                    sql: """
-                        SELECT seq, type, turn_id, client_message_id, turn_status, json FROM event
-                        WHERE session_id = ? AND seq <= ?
-                          AND (type = 'user' OR (type = 'assistant' AND instr(json, '"streaming":true') = 0))
-                        ORDER BY seq
-                        """
-                ),
+                db.cachedStatement(sql: Self.conversationSQL),
                 arguments: [session.storageKey, through]
             )
             var events: [StoredEvent] = []
@@ -190,6 +183,13 @@ public final class SQLiteEventStore: EventStore, AccessAudit, SessionDirectory {
             return events
         }
     }
+
+    /// The conversation of a session up to a seq: ``ConversationRule`` as a `WHERE` clause.
+    static let conversationSQL = """
+        SELECT seq, type, turn_id, client_message_id, turn_status, json FROM event
+        WHERE session_id = ? AND seq <= ? AND \(ConversationRule.sqlPredicate(type: "type", json: "json"))
+        ORDER BY seq
+        """
 
     public func userEvent(in session: SessionID, clientMessageID: String) async throws -> StoredEvent? {
         try await pool.read { db in

@@ -72,7 +72,7 @@ struct SessionExport {
                 text += "  - `\(Self.inline(string("tool_name") ?? "?"))` \(failed ? "failed" : "answered") in \(duration) ms"
                 let read = readByCall[string("tool_call_id") ?? ""]?.flatMap(\.resources) ?? []
                 text += read.isEmpty ? "\n" : "; records read: \(read.map { "`\($0)`" }.joined(separator: ", "))\n"
-            case "assistant" where object["streaming"] == .bool(false):
+            case "assistant" where ConversationRule.includes(event):
                 text += "\n**Assistant**:\n\n\(string("content") ?? "")\n"
                 if object["cancelled"] == .bool(true) { text += "\n_(cut short: the turn was cancelled)_\n" }
             case "error":

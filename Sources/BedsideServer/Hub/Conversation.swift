@@ -30,29 +30,30 @@ struct Conversation {
         self.knownFrom = knownFrom
     }
 
-    /// The entry a session event adds to the conversation, if it adds one.
+    /// The entry a session event adds to the conversation, if ``BedsideCore/ConversationRule``
+    /// counts it.
     static func entry(seq: Int64, payload: EventPayload) -> Entry? {
+        let content: String
+        let streaming: Bool
         switch payload {
-        case .user(let content, _):
-            return Entry(seq: seq, message: .user(content), size: content.count)
-        case .assistant(let event) where !event.streaming && !event.content.isEmpty:
-            return Entry(seq: seq, message: .assistant(event.content), size: event.content.count)
-        default:
-            return nil
+        case .user(let text, _): (content, streaming) = (text, false)
+        case .assistant(let event): (content, streaming) = (event.content, event.streaming)
+        default: return nil
         }
+        guard ConversationRule.isConversation(type: payload.type, streaming: streaming, content: content) else { return nil }
+        let message: ChatMessage = payload.type == ConversationRule.userType ? .user(content) : .assistant(content)
+        return Entry(seq: seq, message: message, size: content.count)
     }
 
-    /// The entry a stored event adds to the conversation, if it adds one.
+    /// The entry a stored event adds to the conversation, if ``BedsideCore/ConversationRule``
+    /// counts it.
     static func entry(from event: StoredEvent) -> Entry? {
-        guard event.type == "user" || (event.type == "assistant" && !event.isStreamingDelta),
+        guard ConversationRule.includes(event),
             let value = try? JSONDecoder().decode(JSONValue.self, from: Data(event.json.utf8)),
             let content = value["content"]?.stringValue
         else { return nil }
-        if event.type == "user" {
-            return Entry(seq: event.seq, message: .user(content), size: content.count)
-        }
-        guard value["streaming"] == .bool(false), !content.isEmpty else { return nil }
-        return Entry(seq: event.seq, message: .assistant(content), size: content.count)
+        let message: ChatMessage = event.type == ConversationRule.userType ? .user(content) : .assistant(content)
+        return Entry(seq: event.seq, message: message, size: content.count)
     }
 
     /// The newest of `entries` (oldest first) whose characters fit in `characterBudget`, oldest
