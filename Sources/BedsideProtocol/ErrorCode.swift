@@ -5,7 +5,11 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case unsupportedFrame = "unsupported_frame"
     case frameTooLarge = "frame_too_large"
     case sessionMismatch = "session_mismatch"
+    /// A turn is running or queued in the session: the `message` was not taken.
     case busy
+    /// The server is shutting down gracefully: the `message` was not taken. Unlike after `busy`,
+    /// the client keeps it and sends it again once it has reconnected.
+    case shuttingDown = "shutting_down"
     case rateLimited = "rate_limited"
     case resumeGap = "resume_gap"
     case llmUnavailable = "llm_unavailable"
@@ -41,8 +45,8 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     /// only, carry no `seq` and are not part of the session's history.
     public var isConnectionScoped: Bool {
         switch self {
-        case .invalidJSON, .invalidMessage, .unsupportedFrame, .frameTooLarge, .sessionMismatch, .busy, .rateLimited,
-            .resumeGap, .tooManyConnections, .tooManyTurns:
+        case .invalidJSON, .invalidMessage, .unsupportedFrame, .frameTooLarge, .sessionMismatch, .busy, .shuttingDown,
+            .rateLimited, .resumeGap, .tooManyConnections, .tooManyTurns:
             true
         default:
             false

@@ -3,11 +3,24 @@ import Logging
 import Synchronization
 
 /// An event that has a seq and is on its way to the store and then to its session's connections.
+///
+/// It holds its session weakly: the persister only addresses sessions, it does not keep them
+/// (the hub does, while they have events in flight), so no cycle runs through it.
 struct PendingEvent: Sendable {
-    var session: Session
+    /// Where the event is delivered once committed; nil once nothing holds the session.
+    weak var session: Session?
     var stored: StoredEvent
     /// When it was emitted, for the delivery lag metric.
     var emittedAt: ContinuousClock.Instant
+
+    init(session: Session, stored: StoredEvent, emittedAt: ContinuousClock.Instant) {
+        self.session = session
+        self.stored = stored
+        self.emittedAt = emittedAt
+    }
+
+    /// The session the event belongs to: what batches are grouped by.
+    var sessionID: SessionID { stored.sessionID }
 }
 
 /// Writes events to the store in batches, then hands each batch to its sessions for fan-out.
@@ -25,7 +38,8 @@ struct PendingEvent: Sendable {
 /// order, are retried with backoff, and are delivered once they commit. No seq is given twice,
 /// and a seq no client has seen is the only kind that can be lost (when the process stops before
 /// the store is back). While any session is held the store counts as unable to write
-/// (``isWritable``): the hub refuses new messages and `/ready` answers 503.
+/// (``isWritable``): the hub refuses new messages and `/ready` answers 503. The retry backoff
+/// and the shutdown deadline are measured on an injected clock.
 final class EventPersister: Sendable {
     /// How held sessions are retried: the first wait, doubled up to the last.
     struct Retry: Sendable {
@@ -45,13 +59,14 @@ final class EventPersister: Sendable {
 
     /// A session whose events could not be written, with them in seq order.
     private struct Held {
-        var session: Session
+        var session: SessionID
         var events: [PendingEvent]
     }
 
     private let store: any EventStore
     private let logger: Logger
     private let retry: Retry
+    private let clock: HubClock
     private let state = Mutex(State())
     private let writable = Atomic(true)
     private let unwritten = Atomic(0)
@@ -64,12 +79,14 @@ final class EventPersister: Sendable {
         store: any EventStore,
         logger: Logger,
         retry: Retry = Retry(),
+        clock: HubClock = HubClock(),
         onHeld: @escaping @Sendable (Session) -> Void = { _ in },
         onFailure: @escaping @Sendable () -> Void = {}
     ) {
         self.store = store
         self.logger = logger
         self.retry = retry
+        self.clock = clock
         self.onHeld = onHeld
         self.onFailure = onFailure
     }
@@ -108,29 +125,29 @@ final class EventPersister: Sendable {
     func run() async {
         var held: [Held] = []
         var backoff = retry.first
-        var nextRetry = ContinuousClock.now
-        var givingUpAt: ContinuousClock.Instant?
+        var nextRetry = clock.elapsed()
+        var givingUpAt: Duration?
         while true {
             let (batch, finished) = await nextBatch(wakingAt: held.isEmpty ? nil : nextRetry)
             if finished {
                 if held.isEmpty, batch.isEmpty { return }
-                if givingUpAt == nil { givingUpAt = .now + retry.atShutdown }
-                if batch.isEmpty, ContinuousClock.now < nextRetry {
-                    try? await Task.sleep(until: min(nextRetry, givingUpAt ?? nextRetry), clock: .continuous)
+                if givingUpAt == nil { givingUpAt = clock.elapsed() + retry.atShutdown }
+                if batch.isEmpty, clock.elapsed() < nextRetry {
+                    try? await clock.sleep(until: min(nextRetry, givingUpAt ?? nextRetry))
                 }
             }
             // A held session's new events wait behind its unwritten ones.
             var fresh: [PendingEvent] = []
             fresh.reserveCapacity(batch.count)
             for event in batch {
-                if let index = held.firstIndex(where: { $0.session === event.session }) {
+                if let index = held.firstIndex(where: { $0.session == event.sessionID }) {
                     held[index].events.append(event)
                     unwritten.add(1, ordering: .relaxed)
                 } else {
                     fresh.append(event)
                 }
             }
-            if !held.isEmpty, ContinuousClock.now >= nextRetry {
+            if !held.isEmpty, clock.elapsed() >= nextRetry {
                 var stillFailing: [Held] = []
                 for entry in held {
                     if await write(entry.events) {
@@ -138,27 +155,27 @@ final class EventPersister: Sendable {
                         deliver(entry.events[...])
                         logger.notice(
                             "Events are written again",
-                            metadata: ["session.id": "\(entry.session.id)", "events": "\(entry.events.count)"]
+                            metadata: ["session.id": "\(entry.session)", "events": "\(entry.events.count)"]
                         )
                     } else {
                         stillFailing.append(entry)
                     }
                 }
                 backoff = stillFailing.count < held.count ? retry.first : min(backoff * 2, retry.longest)
-                nextRetry = .now + backoff
+                nextRetry = clock.elapsed() + backoff
                 held = stillFailing
             }
             if !fresh.isEmpty {
                 let failed = await writeAndDeliver(fresh)
-                if held.isEmpty, !failed.isEmpty { nextRetry = .now + backoff }
+                if held.isEmpty, !failed.isEmpty { nextRetry = clock.elapsed() + backoff }
                 for entry in failed {
                     unwritten.add(entry.events.count, ordering: .relaxed)
                     held.append(entry)
-                    onHeld(entry.session)
+                    if let session = entry.events.first?.session { onHeld(session) }
                 }
             }
             writable.store(held.isEmpty, ordering: .releasing)
-            if let givingUpAt, !held.isEmpty, ContinuousClock.now >= givingUpAt {
+            if let givingUpAt, !held.isEmpty, clock.elapsed() >= givingUpAt {
                 // No client was sent these events; the next process continues from the store's last seq.
                 let lost = held.reduce(0) { $0 + $1.events.count }
                 logger.error(
@@ -178,14 +195,13 @@ final class EventPersister: Sendable {
             return []
         }
         var groups: [Held] = []
-        var index: [ObjectIdentifier: Int] = [:]
+        var index: [SessionID: Int] = [:]
         for event in batch {
-            let key = ObjectIdentifier(event.session)
-            if let position = index[key] {
+            if let position = index[event.sessionID] {
                 groups[position].events.append(event)
             } else {
-                index[key] = groups.count
-                groups.append(Held(session: event.session, events: [event]))
+                index[event.sessionID] = groups.count
+                groups.append(Held(session: event.sessionID, events: [event]))
             }
         }
         var failed: [Held] = []
@@ -216,11 +232,12 @@ final class EventPersister: Sendable {
 
     /// The queued events, waiting for some (or until `wakingAt`); `finished` once ``finish()``
     /// was called.
-    private func nextBatch(wakingAt: ContinuousClock.Instant?) async -> ([PendingEvent], finished: Bool) {
+    private func nextBatch(wakingAt: Duration?) async -> ([PendingEvent], finished: Bool) {
         state.withLock { $0.timerFired = false }
         let timer = wakingAt.map { instant in
-            Task {
-                try? await Task.sleep(until: instant, clock: .continuous)
+            Task { [clock] in
+                // Cancelled (below) once the batch is taken: it never outlives this call.
+                guard (try? await clock.sleep(until: instant)) != nil else { return }
                 let waiting = state.withLock { state in
                     state.timerFired = true
                     defer { state.waiting = nil }
@@ -253,10 +270,10 @@ final class EventPersister: Sendable {
     private func deliver(_ batch: ArraySlice<PendingEvent>) {
         var start = batch.startIndex
         while start < batch.endIndex {
-            let session = batch[start].session
+            let session = batch[start].sessionID
             var end = start + 1
-            while end < batch.endIndex, batch[end].session === session { end += 1 }
-            session.deliver(batch[start..<end])
+            while end < batch.endIndex, batch[end].sessionID == session { end += 1 }
+            batch[start].session?.deliver(batch[start..<end])
             start = end
         }
     }

@@ -3,94 +3,107 @@ import BedsideProtocol
 import Logging
 import Synchronization
 
-/// Running a session's turn: waiting for a concurrent-turn slot, running it, and emitting its
-/// end (`completed`, `failed`, `cancelled`, or `failed` with `store_unavailable`).
+/// A session's turn as the shell runs it: the message that starts it, the task that waits for a
+/// concurrent-turn slot and runs it, and the runner's end fed back to the machine.
 extension Session {
-    /// Waits for a concurrent-turn slot, then runs the turn; a turn cancelled while it waits
-    /// (`cancel`, shutdown, deletion) ends `cancelled` without ever having started.
-    func runQueuedTurn(_ context: TurnContext, ticket: TurnSlots.Ticket) async {
-        let clock = ContinuousClock()
-        let start = clock.now
-        var holdsSlot = false
-        do {
-            try await hub.turnSlots.wait(for: ticket)
-            holdsSlot = true
-        } catch {}
-        state.withLock { $0.turn?.waitingForSlot = false }
-        // A slot handed over as the turn was being cancelled, or at shutdown, goes to the next.
-        guard holdsSlot, !Task.isCancelled, !hub.isShuttingDown else {
-            if holdsSlot { hub.turnSlots.release() }
-            let duration = clock.now - start
-            let endStatus: TurnEvent.Status = cancelReason == Self.storeUnavailableReason ? .failed : .cancelled
-            hub.metrics.turnEnded(status: endStatus.rawValue, duration: duration)
-            state.withLock { state in
-                let reason = state.turn?.cancelReason ?? (hub.isShuttingDown ? "shutdown" : "cancelled")
-                var end = TurnEvent(status: .cancelled, durationMilliseconds: duration.milliseconds, reason: reason)
-                if reason == Self.storeUnavailableReason {
-                    end.status = .failed
-                    _ = emit(.error(code: .storeUnavailable, message: Self.storeUnavailableMessage), turnID: context.turnID, in: &state)
-                }
-                _ = emit(.turn(end), turnID: context.turnID, in: &state)
-                state.turn = nil
-            }
-            return
-        }
-        emit(.turn(TurnEvent(status: .started)), turnID: context.turnID)
-        await runTurn(context)
+    /// Handles an accepted `message` frame from `connection`.
+    ///
+    /// In order: a duplicate `client_message_id` is answered with its `user` event; during
+    /// shutdown the message is refused with `shutting_down`; a session with a turn (running or
+    /// queued) answers `busy`; a store that cannot write answers `store_unavailable`; a rate key
+    /// over its turns per minute gets `too_many_turns` and nothing is stored. Otherwise the
+    /// message is echoed as `user`, and the turn starts at once (`turn` `started`) or, when every
+    /// concurrent-turn slot is taken, waits for one (`queued`).
+    ///
+    /// Synchronous: the decision is taken under the session's lock in the order frames arrive, so
+    /// an event loop may call it. Only the reply to a duplicate (which reads the store) runs in a
+    /// task of its own.
+    ///
+    /// - Parameter rateKey: whose turns-per-minute budget the turn counts against: the
+    ///   principal's key when signed in, else the client address; nil (internal callers) is
+    ///   not limited.
+    func receiveMessage(content: String, clientMessageID: String?, from connection: Outbox, rateKey: String? = nil) {
+        let message = Machine.Message(
+            content: content,
+            clientMessageID: clientMessageID,
+            rateKey: rateKey,
+            turnID: dependencies.newTurnID(),
+            shuttingDown: dependencies.shutdown.isSet,
+            storeWritable: dependencies.storeIsWritable()
+        )
+        handle(.message(message), replyingTo: connection)
     }
 
-    /// Runs a turn that holds a concurrent-turn slot, emits its end and gives the slot back.
-    func runTurn(_ context: TurnContext) async {
-        let clock = ContinuousClock()
-        let start = clock.now
-        var status = TurnEvent.Status.completed
-        var usage = TurnUsage()
+    /// Cancels the running turn, if any; idempotent.
+    ///
+    /// - Parameter onlyIfWaiting: cancel it only while it waits for a concurrent-turn slot.
+    func cancelTurn(reason: String, onlyIfWaiting: Bool = false) {
+        handle(.cancel(reason: reason, onlyIfWaiting: onlyIfWaiting))
+    }
+
+    /// The store could not write this session's events: its turn, running or waiting for a slot,
+    /// is stopped, and ends `failed` with `store_unavailable` once that end can be stored.
+    func storeFailed() {
+        cancelTurn(reason: SessionWords.storeUnavailableReason)
+    }
+
+    /// Keeps the ids of the running turn's root span for its end event.
+    func setTurnSpan(traceID: String, spanID: String) {
+        handle(.turnSpan(traceID: traceID, spanID: spanID))
+    }
+
+    /// Why the running turn is being cancelled, once it is.
+    var cancelReason: String? { state.withLock { $0.machine.cancelReason } }
+
+    /// Whether a turn is running or waiting for a slot.
+    var hasTurn: Bool { state.withLock { $0.machine.turn != nil } }
+
+    /// The running turn's task, for deletion to wait on.
+    var runningTurnTask: Task<Void, Never>? { state.withLock { $0.turnTask } }
+
+    /// Ends a turn that was left running by a previous process (crash or kill).
+    func closeInterruptedTurn(_ turnID: String) {
+        handle(.closeInterruptedTurn(turnID: turnID))
+    }
+
+    /// Waits for a concurrent-turn slot, then runs the turn; a turn cancelled while it waits
+    /// (`cancel`, shutdown, deletion) ends `cancelled` without ever having started.
+    func runQueuedTurn(_ start: Machine.TurnStart, ticket: TurnSlots.Ticket) async {
+        var holdsSlot = false
         do {
-            usage = try await hub.runner.run(context)
-            if Task.isCancelled { status = .cancelled }
+            try await dependencies.limiter.slots.wait(for: ticket)
+            holdsSlot = true
+        } catch {}
+        let ended = Machine.Input.slotWaitEnded(
+            holdsSlot: holdsSlot,
+            cancelled: Task.isCancelled,
+            shuttingDown: dependencies.shutdown.isSet
+        )
+        let runs = handle(ended).contains { if case .runTurn = $0 { true } else { false } }
+        if runs { await runTurn(start) }
+    }
+
+    /// Runs a turn that holds a concurrent-turn slot and feeds its end to the machine, which
+    /// emits the end event and gives the slot back.
+    func runTurn(_ start: Machine.TurnStart) async {
+        let context = TurnContext(sessionID: id, turnID: start.turnID, content: start.content, userSeq: start.userSeq, session: self)
+        let outcome: Machine.TurnOutcome
+        do {
+            let usage = try await dependencies.runner.run(context)
+            outcome = Task.isCancelled ? .cancelled(usage) : .completed(usage)
         } catch let failure as TurnFailure where !Task.isCancelled {
-            emit(.error(code: failure.code, message: failure.message), turnID: context.turnID)
-            status = .failed
+            outcome = .failed(failure)
         } catch {
             if Task.isCancelled || error is CancellationError {
-                status = .cancelled
+                outcome = .cancelled(TurnUsage())
             } else {
-                hub.logger.error(
+                dependencies.logger.error(
                     "Turn runner failed",
-                    metadata: ["session.id": "\(id)", "turn.id": "\(context.turnID)", "error": "\(error)"]
+                    metadata: ["session.id": "\(id)", "turn.id": "\(start.turnID)", "error": "\(error)"]
                 )
-                emit(
-                    .error(
-                        code: .turnFailed,
-                        message: "The turn failed unexpectedly; the server log has the details (turn \(context.turnID))."
-                    ),
-                    turnID: context.turnID
-                )
-                status = .failed
+                outcome = .crashed
             }
         }
-        let duration = clock.now - start
-        let milliseconds = duration.milliseconds
-        if status == .cancelled, cancelReason == Self.storeUnavailableReason {
-            emit(.error(code: .storeUnavailable, message: Self.storeUnavailableMessage), turnID: context.turnID)
-            status = .failed
-        }
-        hub.metrics.turnEnded(status: status.rawValue, duration: duration)
-        state.withLock { state in
-            var end = TurnEvent(status: status, durationMilliseconds: milliseconds)
-            if status == .cancelled { end.reason = state.turn?.cancelReason ?? "cancelled" }
-            if status == .failed, state.turn?.cancelReason == Self.storeUnavailableReason {
-                end.reason = Self.storeUnavailableReason
-            }
-            if status == .completed || usage.totalTokens > 0 {
-                end.promptTokens = usage.promptTokens
-                end.completionTokens = usage.completionTokens
-                end.totalTokens = usage.totalTokens
-            }
-            let span = state.turn?.span
-            _ = emit(.turn(end), turnID: context.turnID, traceID: span?.traceID, spanID: span?.spanID, in: &state)
-            state.turn = nil
-        }
-        hub.turnSlots.release()
+        handle(.turnFinished(outcome))
     }
 }

@@ -13,9 +13,12 @@ import Synchronization
 /// `Service`: `run()` writes events until graceful shutdown, then cancels running and queued
 /// turns, writes their end events, and closes every connection with 1001.
 ///
-/// It also holds the server's turn limits: the turns each rate key may start per minute
-/// (``TurnRateWindow``) and the turns that may run at once (``TurnSlots``), shared by every
-/// session.
+/// It also holds the server's turn limits (``TurnLimiter``): the turns each rate key may start
+/// per minute and the turns that may run at once, shared by every session.
+///
+/// The hub owns its sessions; a session does not hold the hub. Each is given what it needs
+/// (``SessionDependencies``): the store, the writer's queue, the limits, the metrics, the shutdown
+/// flag, and a weak way to say it has become idle.
 ///
 /// What it deliberately does not do: parse frames or touch sockets. Connections hand it
 /// validated frames and drain their own outboxes.
@@ -27,18 +30,14 @@ public final class SessionHub: Service, Sendable {
     let outboxCapacity: Int
     let serverVersion: String
     let metrics: BedsideMetrics
-    /// The turn limits: turns per minute per rate key, and turns running at once.
-    let limits: ServerLimits
-    /// Turns each rate key started in the last minute (`limits.maxTurnsPerMinute`).
-    let turnRates: Mutex<TurnRateWindow>
-    /// The slots of the turns running at once (`limits.maxConcurrentTurns`).
-    let turnSlots: TurnSlots
-    /// The time the turn-rate window is measured on: elapsed since the hub was made.
-    let elapsed: @Sendable () -> Duration
+    /// Turns per minute per rate key, and turns running at once.
+    let limiter: TurnLimiter
     /// The per-user channel of `GET /sessions/updates`.
     let userChannel = UserChannel()
     /// How long graceful shutdown lets running turns finish before cancelling them.
     let shutdownGrace: Duration
+    /// What turns are timed on and what shutdown waits on.
+    let clock: HubClock
 
     private struct State {
         var sessions: [SessionID: Session] = [:]
@@ -47,13 +46,15 @@ public final class SessionHub: Service, Sendable {
 
     private let state = Mutex(State())
     /// Read under session locks, so it must not share the hub's lock (lock order: hub → session).
-    private let shuttingDown = Atomic(false)
+    private let shutdown = ShutdownFlag()
 
     /// Creates a hub over `store` whose turns are run by `runner`.
     ///
     /// - Parameters:
     ///   - clock: what the turns-per-minute window is measured on; tests pass a manual clock.
     ///     Default: the continuous clock.
+    ///   - timerClock: what turns are timed on, and what the shutdown grace and the event
+    ///     writer's retry backoff wait on; tests pass a manual clock. Default: the continuous clock.
     ///   - shutdownGrace: how long graceful shutdown lets running turns finish before it cancels
     ///     them with reason `shutdown`. Default: 10 s.
     public init(
@@ -64,15 +65,14 @@ public final class SessionHub: Service, Sendable {
         metrics: BedsideMetrics = BedsideMetrics(),
         limits: ServerLimits = ServerLimits(),
         clock: any Clock<Duration> = ContinuousClock(),
+        timerClock: any Clock<Duration> = ContinuousClock(),
         shutdownGrace: Duration = .seconds(10),
         logger: Logger
     ) {
         self.shutdownGrace = shutdownGrace
         self.metrics = metrics
-        self.limits = limits
-        self.turnRates = Mutex(TurnRateWindow(limit: limits.maxTurnsPerMinute))
-        self.turnSlots = TurnSlots(capacity: limits.maxConcurrentTurns)
-        self.elapsed = Self.elapsed(on: clock)
+        self.limiter = TurnLimiter(limits: limits, clock: clock)
+        self.clock = HubClock(timerClock)
         self.store = store
         self.runner = runner
         self.logger = logger
@@ -81,29 +81,46 @@ public final class SessionHub: Service, Sendable {
         self.persister = EventPersister(
             store: store,
             logger: logger,
+            clock: self.clock,
             onHeld: { session in session.storeFailed() },
             onFailure: { metrics.storeWriteFailed() }
         )
     }
 
-    var isShuttingDown: Bool { shuttingDown.load(ordering: .acquiring) }
+    var isShuttingDown: Bool { shutdown.isSet }
 
     /// False while some session's events cannot be written: new messages are refused with
     /// `store_unavailable` and `/ready` answers 503 until they are.
     public var storeIsWritable: Bool { persister.isWritable }
 
-    /// `clock` opened once: `any Clock<Duration>` cannot subtract its own instants.
-    private static func elapsed<C: Clock<Duration>>(on clock: C) -> @Sendable () -> Duration {
-        let origin = clock.now
-        return { origin.duration(to: clock.now) }
-    }
+    /// The turn limits: turns per minute per rate key, and turns running at once.
+    var limits: ServerLimits { limiter.limits }
+
+    /// The slots of the turns running at once (`limits.maxConcurrentTurns`).
+    var turnSlots: TurnSlots { limiter.slots }
 
     /// Counts a turn of `rateKey` against its turns per minute, or says how long until one
     /// may start; a nil key (an internal caller) is never limited.
     func admitTurn(rateKey: String?) -> TurnRateWindow.Decision {
-        guard let rateKey, limits.maxTurnsPerMinute > 0 else { return .admitted }
-        let now = elapsed()
-        return turnRates.withLock { $0.admit(rateKey, at: now) }
+        limiter.admitTurn(rateKey: rateKey)
+    }
+
+    /// What a new session is given: everything it uses, and the hub only weakly.
+    private var sessionDependencies: SessionDependencies {
+        let persister = persister
+        return SessionDependencies(
+            store: store,
+            runner: runner,
+            enqueue: { persister.enqueue($0) },
+            metrics: metrics,
+            limiter: limiter,
+            userChannel: userChannel,
+            logger: logger,
+            shutdown: shutdown,
+            storeIsWritable: { persister.isWritable },
+            becameIdle: { [weak self] session in self?.evictIfIdle(session) },
+            clock: clock
+        )
     }
 
     // MARK: Service
@@ -125,46 +142,21 @@ public final class SessionHub: Service, Sendable {
     /// finish within ``shutdownGrace``, then cancels the rest and waits for their end events (at
     /// most 5 s: a turn that ignores cancellation is closed as `interrupted` at the next start).
     private func stopTurns() async {
-        shuttingDown.store(true, ordering: .releasing)
+        shutdown.set()
         let sessions = state.withLock { Array($0.sessions.values) }
         for session in sessions { session.cancelTurn(reason: "shutdown", onlyIfWaiting: true) }
-        let running = sessions.compactMap(\.runningTurnTask)
-        if !running.isEmpty, shutdownGrace > .zero {
+        let turnsEnded = { !sessions.contains(where: \.hasTurn) }
+        if !turnsEnded(), shutdownGrace > .zero {
             logger.notice(
                 "Letting running turns finish before shutdown",
-                metadata: ["turns": "\(running.count)", "grace": "\(shutdownGrace)"]
+                metadata: ["turns": "\(sessions.filter(\.hasTurn).count)", "grace": "\(shutdownGrace)"]
             )
-            if await Self.wait(for: running, upTo: shutdownGrace) { return }
+            if await clock.wait(until: turnsEnded, upTo: shutdownGrace) { return }
         }
         for session in sessions { session.cancelTurn(reason: "shutdown") }
-        let cancelled = sessions.compactMap(\.runningTurnTask)
-        if await !Self.wait(for: cancelled, upTo: .seconds(5)) {
+        if await !clock.wait(until: turnsEnded, upTo: .seconds(5)) {
             logger.error("Turns did not end within 5 s of being cancelled; the next start closes them as interrupted")
         }
-    }
-
-    /// Waits until every task has ended or `limit` has passed; true when they all ended. The
-    /// tasks are not cancelled: awaiting a task's value does not end it.
-    private static func wait(for tasks: [Task<Void, Never>], upTo limit: Duration) async -> Bool {
-        guard !tasks.isEmpty else { return true }
-        let pending = Mutex<CheckedContinuation<Bool, Never>?>(nil)
-        let finish: @Sendable (Bool) -> Void = { ended in pending.withLock { $0.take() }?.resume(returning: ended) }
-        let timer = Mutex<Task<Void, Never>?>(nil)
-        let ended = await withCheckedContinuation { continuation in
-            pending.withLock { $0 = continuation }
-            Task {
-                for task in tasks { await task.value }
-                finish(true)
-            }
-            timer.withLock {
-                $0 = Task {
-                    try? await Task.sleep(for: limit)
-                    finish(false)
-                }
-            }
-        }
-        timer.withLock { $0?.cancel() }
-        return ended
     }
 
     /// Closes every connection with 1001 once what is queued for it is written; waits up to 5 s.
@@ -173,11 +165,7 @@ public final class SessionHub: Service, Sendable {
         for session in state.withLock({ Array($0.sessions.values) }) {
             session.closeConnections(going)
         }
-        // Shutdown only: a short poll keeps this independent of how each connection ends.
-        let deadline = ContinuousClock.now + .seconds(5)
-        while state.withLock({ $0.openConnections > 0 }), ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(10))
-        }
+        _ = await clock.wait(until: { state.withLock { $0.openConnections == 0 } }, upTo: .seconds(5))
     }
 
     /// Ends every turn a previous process left running (`failed`, reason `interrupted`).
@@ -200,7 +188,7 @@ public final class SessionHub: Service, Sendable {
         let snapshot = try await store.snapshot(of: id)
         return state.withLock { state in
             if let existing = state.sessions[id] { return existing }
-            let session = Session(id: id, snapshot: snapshot, hub: self)
+            let session = Session(id: id, snapshot: snapshot, dependencies: sessionDependencies)
             state.sessions[id] = session
             return session
         }
@@ -226,7 +214,7 @@ public final class SessionHub: Service, Sendable {
         // Wait for what the turn emitted to be written, so nothing lands after the delete.
         while session.sequence.delivered < session.sequence.latest {
             guard storeIsWritable else { throw Self.storeUnavailableError }
-            try await Task.sleep(for: .milliseconds(5))
+            try await clock.sleep(.milliseconds(5))
         }
         session.closeConnections(CloseRequest(code: 4404, reason: "session_deleted", drainFirst: true))
         session.markDeleted()
@@ -281,7 +269,7 @@ public final class SessionHub: Service, Sendable {
         session: SessionID,
         retryAfterMilliseconds: Int64? = nil
     ) -> OutboundFrame {
-        .event(seq: nil, text: connectionErrorText(code, message, session: session, retryAfterMilliseconds: retryAfterMilliseconds))
+        .connectionError(code, message, session: session, retryAfterMilliseconds: retryAfterMilliseconds)
     }
 
     /// The JSON text of a connection-scoped `error` frame.
@@ -291,12 +279,7 @@ public final class SessionHub: Service, Sendable {
         session: SessionID,
         retryAfterMilliseconds: Int64? = nil
     ) -> String {
-        ServerEvent(
-            sessionID: session,
-            seq: nil,
-            timestamp: .now(),
-            payload: .error(code: code, message: message, retryAfterMilliseconds: retryAfterMilliseconds)
-        ).json
+        OutboundFrame.connectionErrorText(code, message, session: session, retryAfterMilliseconds: retryAfterMilliseconds)
     }
 }
 

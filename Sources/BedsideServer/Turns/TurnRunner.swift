@@ -63,13 +63,13 @@ public struct TurnContext: Sendable {
 
     /// The session's events before this turn, oldest first, as the store keeps them.
     public func earlierEvents() async throws -> [StoredEvent] {
-        try await session.hub.store.events(in: sessionID, after: 0, through: userSeq - 1, limit: nil)
+        try await session.dependencies.store.events(in: sessionID, after: 0, through: userSeq - 1, limit: nil)
     }
 
     /// The session's conversation before this turn (user messages and final replies, no
     /// deltas), oldest first, as the store keeps it.
     public func earlierConversation() async throws -> [StoredEvent] {
-        try await session.hub.store.conversation(in: sessionID, through: userSeq - 1)
+        try await session.dependencies.store.conversation(in: sessionID, through: userSeq - 1)
     }
 
     /// The session's conversation before this turn as model messages (user messages and final
@@ -98,7 +98,7 @@ public struct TurnContext: Sendable {
     }
 
     /// Where the turn's metrics (model requests, tokens, tool durations) are recorded.
-    public var metrics: BedsideMetrics { session.hub.metrics }
+    public var metrics: BedsideMetrics { session.dependencies.metrics }
 }
 
 /// The runner used when no language model is configured: every turn fails at once with
