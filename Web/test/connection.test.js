@@ -488,3 +488,27 @@ test("retryNow while a retry is still connecting closes that socket and hears no
   assert.equal(h.connection.status.reason, null, "the old socket's refusal is not this one's");
   assert.equal(h.events.filter((e) => e.code === "too_many_connections").length, 0);
 });
+
+test("shutting_down keeps the message: it goes out again, under the same id, once reconnected", () => {
+  const h = harness();
+  h.connection.start();
+  h.socket().open();
+  assert.equal(h.connection.send("What changed in Maria's labs?"), "c-1");
+  h.socket().receive({ type: "error", session_id: "s-test-001", error: "The server is shutting down.", code: "shutting_down" });
+  assert.equal(h.events.at(-1).code, "shutting_down", "the page sees the server's words");
+  assert.equal(h.connection.unacknowledged?.client_message_id, "c-1", "still waiting for its echo");
+  assert.equal(h.connection.send("another"), null, "it keeps the one message slot");
+  assert.equal(h.socket().sent.length, 1, "not resent on the socket that is going away");
+  h.socket().serverClose(1001, "server shutting down");
+  assert.equal(h.connection.status.state, "reconnecting");
+  h.fire();
+  h.socket().drop(); // the server is not back yet
+  h.fire();
+  h.socket().open(2, 0);
+  assert.deepEqual(h.socket().sent, [
+    { type: "message", session_id: "s-test-001", content: "What changed in Maria's labs?", client_message_id: "c-1" },
+  ]);
+  h.socket().receive(user(1, "c-1", "What changed in Maria's labs?"));
+  assert.equal(h.connection.unacknowledged, null);
+  assert.equal(h.connection.send("next"), "c-2");
+});

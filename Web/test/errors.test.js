@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { REFUSING_CODES, noticeText, queuedText, retryAfterOf, waitText } from "../public/lib/errors.js";
+import { KEEPING_CODES, KEPT_TEXT, REFUSING_CODES, noticeText, queuedText, retryAfterOf, waitText } from "../public/lib/errors.js";
 
 const clock = (ms) => new Date(ms).toISOString().slice(11, 19); // a fixed format for the tests
 
@@ -54,4 +54,12 @@ test("a queued turn's status: position 1 is next", () => {
   assert.equal(queuedText(2), "Waiting for a free slot on the server: 1 ahead of yours.");
   assert.equal(queuedText(5), "Waiting for a free slot on the server: 4 ahead of yours.");
   for (const odd of [0, -1, null, undefined, NaN]) assert.equal(queuedText(odd), "Waiting for a free slot on the server.");
+});
+
+test("shutting_down keeps the message instead of giving it back", () => {
+  assert.deepEqual([...KEEPING_CODES], ["shutting_down"]);
+  assert.ok(!REFUSING_CODES.has("shutting_down"));
+  assert.equal(noticeText({ code: "shutting_down", message: "The server is shutting down.", retryAfterMs: null, keptMessage: true }), KEPT_TEXT);
+  assert.match(KEPT_TEXT, /kept and will be sent/);
+  assert.equal(noticeText({ code: "shutting_down", message: "The server is shutting down.", retryAfterMs: null }), "The server is shutting down.");
 });

@@ -286,3 +286,20 @@ test("too_many_connections is a notice until a socket is taken again", () => {
   const connected = reduce(busy, { type: "connection", latest_seq: null });
   assert.equal(connected, busy, "other notices stay; nothing changed");
 });
+
+test("shutting_down keeps the pending message and says it will be sent again", () => {
+  let state = reduce(initialState(), { type: "client/pending", client_message_id: "c-1", content: "hello" });
+  state = reduce(state, { type: "error", session_id: "s", error: "The server is shutting down.", code: "shutting_down" });
+  assert.deepEqual(state.pending, [{ clientMessageId: "c-1", content: "hello" }]);
+  assert.equal(state.notice.code, "shutting_down");
+  assert.equal(state.notice.keptMessage, true);
+  assert.equal(state.notice.refusedMessage, false);
+  state = reduce(state, { type: "connection", latest_seq: 0 });
+  assert.equal(state.notice.code, "shutting_down", "still shown until the message is taken");
+  state = reduce(state, ev(1, "user", { content: "hello", client_message_id: "c-1" }));
+  assert.deepEqual(state.pending, []);
+  assert.equal(state.notice, null);
+  // With nothing pending it is only the server's words.
+  const idle = reduce(initialState(), { type: "error", error: "The server is shutting down.", code: "shutting_down" });
+  assert.equal(idle.notice.keptMessage, undefined);
+});

@@ -9,14 +9,16 @@
 // server that keeps refusing or dropping sockets is never asked in a hot loop.
 //
 // A message refused with a refusing code (lib/errors.js: busy, too_many_turns, ...) frees the
-// message slot; sending the same text again reuses its client_message_id.
+// message slot; sending the same text again reuses its client_message_id. One refused with
+// shutting_down (KEEPING_CODES) stays unacknowledged: it goes out again, under the same id, once
+// the socket the server closes as it stops has been replaced by a new one.
 //
 // Everything it touches in the outside world (WebSocket, timers, clock, randomness, ids) is
 // injected, so the tests drive it with a fake socket and a fake clock.
 
 import { Backoff, LIMIT_BACKOFF } from "./backoff.js";
 import { finalClose, isConnectionLimit } from "./close-codes.js";
-import { REFUSING_CODES, TOO_MANY_CONNECTIONS } from "./errors.js";
+import { KEEPING_CODES, REFUSING_CODES, TOO_MANY_CONNECTIONS } from "./errors.js";
 
 const OPEN = 1;
 
@@ -252,6 +254,9 @@ export class Connection {
       // Refused (or, for rate_limited, perhaps dropped) and not run: the page offers it again.
       if (this.#unacked) this.#refused = this.#unacked;
       this.#unacked = null;
+    } else if (event.type === "error" && KEEPING_CODES.has(event.code)) {
+      // Not taken, but not the user's to resend: it stays unacknowledged, and the next
+      // connection event (a new server) sends it again.
     } else if (event.type === "error" && event.code === TOO_MANY_CONNECTIONS) {
       this.#limited = true; // the 4429 close follows
     }

@@ -3,12 +3,20 @@
 // A `message` frame refused with one of REFUSING_CODES was not taken: no `user` event comes
 // for it, so the page gives the text back to the message box (and a resend of the same text
 // reuses its client_message_id, so a message the server did take after all never runs twice).
+// One refused with one of KEEPING_CODES (shutting_down) was not taken either, but the page
+// keeps it pending and sends it again by itself, under the same id, once it has reconnected.
 
 /**
  * busy: a turn is running; too_many_turns: over the turn limits; rate_limited: sent too fast;
  * store_unavailable: the server cannot store messages right now (its disk is full, say).
  */
 export const REFUSING_CODES = new Set(["busy", "too_many_turns", "rate_limited", "store_unavailable"]);
+
+/** shutting_down: the server is stopping; the message goes out again after reconnecting. */
+export const KEEPING_CODES = new Set(["shutting_down"]);
+
+/** What the notice says of a message kept over a server restart. */
+export const KEPT_TEXT = "The server is restarting. Your message is kept and will be sent as soon as the connection is back.";
 
 /** The connection-scoped error that comes just before a 4429 close. */
 export const TOO_MANY_CONNECTIONS = "too_many_connections";
@@ -42,6 +50,7 @@ const NOT_SENT = {
  */
 export function noticeText(notice, formatTime = defaultTime) {
   if (!notice) return "";
+  if (notice.keptMessage) return KEPT_TEXT;
   const parts = [notice.message || "The server refused the last request."];
   const refused = notice.refusedMessage ? NOT_SENT[notice.code] : null;
   if (refused) parts.push(refused);

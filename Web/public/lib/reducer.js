@@ -4,7 +4,7 @@
 // `reduce(state, event)` returns a new state and never changes the one it is given; parts that
 // did not change are shared, so a view can compare them by identity to skip work.
 
-import { REFUSING_CODES, TOO_MANY_CONNECTIONS, retryAfterOf } from "./errors.js";
+import { KEEPING_CODES, REFUSING_CODES, TOO_MANY_CONNECTIONS, retryAfterOf } from "./errors.js";
 
 /** The state of an empty session. */
 export function initialState(sessionId = null) {
@@ -49,6 +49,8 @@ export function reduce(state, event) {
     if (event.type === "error") {
       // Connection-scoped: `busy`, `too_many_turns`, `rate_limited` and `store_unavailable` mean
       // the pending message was refused (or dropped) and not run; the page offers its text again.
+      // `shutting_down` means it was not run either, but it stays pending: the connection sends
+      // it again after reconnecting.
       const refusing = REFUSING_CODES.has(event.code);
       const notice = {
         code: event.code ?? null,
@@ -57,6 +59,7 @@ export function reduce(state, event) {
         receivedAt: timeOf(event),
         refusedMessage: refusing && state.pending.length > 0,
       };
+      if (KEEPING_CODES.has(event.code) && state.pending.length > 0) notice.keptMessage = true;
       return { ...state, pending: refusing ? [] : state.pending, notice };
     }
     return state;
