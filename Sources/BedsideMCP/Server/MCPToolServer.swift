@@ -282,10 +282,10 @@ private actor SessionMap {
             // Looked up afresh: a request may have used it while an earlier one was closing.
             guard let entry = entries[id], entry.lastUsed <= cutoff, entry.inFlight == 0 else { continue }
             entries[id] = nil
-            await entry.server.stop()
-            await entry.transport.disconnect()
             limits.onLimit(.expired)
             logger.info("MCP session closed after idling", metadata: ["mcp.session.id": "\(id)"])
+            await entry.server.stop()
+            await entry.transport.disconnect()
         }
         // A session in use counts from now: it is seen again by then at the latest.
         let now = clock.now()

@@ -68,11 +68,14 @@ actor StdioProcessTransport: Transport, LifetimeTransport {
         let exited = self.exited
         let continuation = self.continuation
         let command = self.command
+        // The stream ends once the process has exited and its stdout is read to the end, in
+        // whichever order the two happen: what it wrote last is not lost.
+        let ending = OutputEnding()
         process.terminationHandler = { finished in
             let reason = "the process \(command) exited with status \(finished.terminationStatus)"
             exited.end(reason)
             lifetime.end(reason)
-            continuation.finish(throwing: TransportError(description: reason))
+            if let reason = ending.exited(reason) { continuation.finish(throwing: TransportError(description: reason)) }
         }
         do {
             try process.run()
@@ -83,7 +86,11 @@ actor StdioProcessTransport: Transport, LifetimeTransport {
         }
         self.process = process
         self.stdin = input.fileHandleForWriting
-        Self.readLines(from: output.fileHandleForReading) { line in continuation.yield(line) }
+        Self.readLines(from: output.fileHandleForReading) { line in
+            continuation.yield(line)
+        } atEnd: {
+            if let reason = ending.drained() { continuation.finish(throwing: TransportError(description: reason)) }
+        }
         let logger = self.logger
         Self.readLines(from: errors.fileHandleForReading) { line in
             logger.info("MCP server stderr", metadata: ["mcp.stderr": "\(String(decoding: line, as: UTF8.self))"])
@@ -132,7 +139,11 @@ actor StdioProcessTransport: Transport, LifetimeTransport {
 
     /// Reads `handle` to its end on a thread of its own (reads block), calling `line` for each
     /// non-empty line.
-    private static func readLines(from handle: FileHandle, line: @escaping @Sendable (Data) -> Void) {
+    private static func readLines(
+        from handle: FileHandle,
+        line: @escaping @Sendable (Data) -> Void,
+        atEnd: @escaping @Sendable () -> Void = {}
+    ) {
         let thread = Thread {
             var buffer = Data()
             while true {
@@ -149,7 +160,30 @@ actor StdioProcessTransport: Transport, LifetimeTransport {
             // The read end is this thread's alone: close it at the end of the stream, or every
             // restart of a server that died leaves its stdout and stderr pipes open in Bedside.
             try? handle.close()
+            atEnd()
         }
         thread.start()
+    }
+}
+
+/// Whether a server process has exited and its stdout has been read to the end; the stream
+/// of its messages finishes when both have happened.
+private final class OutputEnding: Sendable {
+    private let state = Mutex<(exitReason: String?, drained: Bool)>((nil, false))
+
+    /// Notes the exit; returns its reason when stdout was already drained.
+    func exited(_ reason: String) -> String? {
+        state.withLock { state in
+            state.exitReason = reason
+            return state.drained ? reason : nil
+        }
+    }
+
+    /// Notes the end of stdout; returns the exit's reason when the process already exited.
+    func drained() -> String? {
+        state.withLock { state in
+            state.drained = true
+            return state.exitReason
+        }
     }
 }

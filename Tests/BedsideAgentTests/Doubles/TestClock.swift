@@ -70,11 +70,12 @@ final class TestClock: Clock, Sendable {
         }
     }
 
-    /// Waits (in real time, at most 60 s) until a task sleeps on the clock with a deadline that
-    /// satisfies `matching`, measured from now; returns that deadline.
+    /// Waits in real time (at most 120 s: the suite runs in parallel on few cores) until a task
+    /// sleeps on the clock with a deadline that satisfies `matching`, measured from now;
+    /// returns that deadline.
     @discardableResult
     func waitForSleeper(_ matching: (Duration) -> Bool = { _ in true }) async throws -> Duration {
-        let deadline = ContinuousClock.now + .seconds(60)
+        let deadline = ContinuousClock.now + .seconds(120)
         while ContinuousClock.now < deadline {
             if let found = pendingSleeps.first(where: matching) { return found }
             try await Task.sleep(for: .milliseconds(2))
@@ -86,5 +87,5 @@ final class TestClock: Clock, Sendable {
 /// No task slept on the ``TestClock`` as the test expected.
 struct TestClockTimeout: Error, CustomStringConvertible {
     var pending: [Duration]
-    var description: String { "no sleeper as expected within 60 s; sleeping: \(pending)" }
+    var description: String { "no sleeper as expected within 120 s; sleeping: \(pending)" }
 }
