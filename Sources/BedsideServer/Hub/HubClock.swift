@@ -25,9 +25,11 @@ struct HubClock: Sendable {
         if remaining > .zero { try await sleep(remaining) }
     }
 
-    /// Waits until `condition` holds, checking every `interval`, for at most `limit`; true when
-    /// it held. Returns early, with the condition's answer, when the task is cancelled.
+    /// Waits until `condition` holds, for at most `limit` on this clock; true when it held.
+    /// Returns early, with the condition's answer, when the task is cancelled.
     ///
+    /// The condition is checked every `interval` of real time, whatever the clock: a manual clock
+    /// then moves only the deadline, and a condition that comes true is seen without moving it.
     /// Shutdown only: a short poll keeps the waits independent of how each turn or connection
     /// ends, and leaves no task behind.
     func wait(
@@ -37,10 +39,9 @@ struct HubClock: Sendable {
     ) async -> Bool {
         let deadline = elapsed() + limit
         while !condition() {
-            let now = elapsed()
-            guard now < deadline else { return false }
+            guard elapsed() < deadline else { return false }
             do {
-                try await sleep(min(interval, deadline - now))
+                try await Task.sleep(for: interval)
             } catch {
                 return condition()
             }

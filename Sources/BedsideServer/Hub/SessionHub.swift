@@ -214,7 +214,7 @@ public final class SessionHub: Service, Sendable {
         // Wait for what the turn emitted to be written, so nothing lands after the delete.
         while session.sequence.delivered < session.sequence.latest {
             guard storeIsWritable else { throw Self.storeUnavailableError }
-            try await clock.sleep(.milliseconds(5))
+            try await Task.sleep(for: .milliseconds(5))
         }
         session.closeConnections(CloseRequest(code: 4404, reason: "session_deleted", drainFirst: true))
         session.markDeleted()
