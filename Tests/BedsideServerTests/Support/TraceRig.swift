@@ -8,6 +8,7 @@ import Foundation
 import Logging
 import OTel
 import ServiceLifecycle
+import Synchronization
 import Tracing
 
 /// A Bedside whose agent talks to a ``FakeOpenAIServer`` and exports its spans with swift-otel's
@@ -49,6 +50,7 @@ struct TraceRig {
             configuration.traces.batchSpanProcessor.scheduleDelay = scheduleDelay
             let backend = try OTel.makeTracingBackend(configuration: configuration)
             tracer = backend.factory
+            keptTracers.withLock { $0.append(backend.factory) }
             let group = ServiceGroup(
                 configuration: .init(services: [.init(service: backend.service)], logger: Logger(label: "otel-test"))
             )
@@ -121,3 +123,8 @@ struct TraceRig {
         .stream([textChunk("Glucose 5.4; "), textChunk("hypertension."), finishChunk("stop"), usageChunk(prompt: 402, completion: 11)]),
     ]
 }
+
+/// The tracers of every rig, kept for the life of the test process. A tracer's OTLP exporter
+/// shuts its HTTP client down synchronously when it is freed, which traps on an event loop, and
+/// the traced HTTP client's connection pool may free the tracer there after the rig is done.
+private let keptTracers = Mutex<[any Tracer]>([])
