@@ -46,6 +46,14 @@ struct Options: ParsableArguments {
     )
     var shutdownGrace: Int?
 
+    @Option(
+        help: """
+            Merge a session's streaming deltas that arrive within this many milliseconds of the one before into one \
+            event; 0 sends every delta as it comes. [env: BEDSIDE_COALESCE_DELTAS_MS] (default: 0)
+            """
+    )
+    var coalesceDeltasMs: Int?
+
     @Option(help: "Synthetic patients seeded into an empty FHIR store at start; 0 seeds none. [env: BEDSIDE_SEED_PATIENTS] (default: 100)")
     var seedPatients: Int?
 
@@ -189,6 +197,9 @@ struct Options: ParsableArguments {
         server.maxViolations = try positive(maxViolations, "BEDSIDE_MAX_VIOLATIONS", environment) ?? server.maxViolations
         if let grace = try EnvironmentValue.integer(shutdownGrace, "BEDSIDE_SHUTDOWN_GRACE", environment, minimum: 0) {
             server.shutdownGrace = .seconds(grace)
+        }
+        if let window = try EnvironmentValue.integer(coalesceDeltasMs, "BEDSIDE_COALESCE_DELTAS_MS", environment, minimum: 0) {
+            server.coalesceDeltas = .milliseconds(window)
         }
         let clinical = try self.clinical.resolve(environment: environment, seedPatients: seedPatients)
         server.maxImportBytes = clinical.maxImportBytes

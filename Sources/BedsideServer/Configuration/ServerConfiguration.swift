@@ -52,6 +52,11 @@ public struct ServerConfiguration: Sendable {
     /// them with reason `shutdown`; turns waiting for a slot are cancelled at once.
     /// `--shutdown-grace`, `BEDSIDE_SHUTDOWN_GRACE` (seconds); default 10.
     public var shutdownGrace: Duration = .seconds(10)
+    /// Streaming `assistant` deltas of a session that arrive within this of the one before are
+    /// merged into one delta, sent at most this long after the first of them: fewer, larger
+    /// events for a fast model. `--coalesce-deltas-ms`, `BEDSIDE_COALESCE_DELTAS_MS`
+    /// (milliseconds); default 0, off: every delta is sent as it comes.
+    public var coalesceDeltas: Duration = .zero
 
     public init(
         host: String = "127.0.0.1",

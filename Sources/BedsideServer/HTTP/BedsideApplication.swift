@@ -124,6 +124,7 @@ public func buildApplication(
         metrics: dependencies.metrics,
         limits: configuration.limits,
         shutdownGrace: configuration.shutdownGrace,
+        coalesceDeltas: configuration.coalesceDeltas,
         logger: dependencies.logger
     )
     let metrics = dependencies.metrics

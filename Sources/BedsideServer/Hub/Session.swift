@@ -40,7 +40,12 @@ final class Session: Sendable {
     init(id: SessionID, snapshot: SessionSnapshot, dependencies: SessionDependencies) {
         self.id = id
         self.dependencies = dependencies
-        let machine = Machine(id: id, snapshot: snapshot, maxTurnsPerMinute: dependencies.limiter.limits.maxTurnsPerMinute)
+        let machine = Machine(
+            id: id,
+            snapshot: snapshot,
+            maxTurnsPerMinute: dependencies.limiter.limits.maxTurnsPerMinute,
+            coalesceDeltas: dependencies.coalesceDeltas
+        )
         self.state = Mutex(Locked(machine: machine))
     }
 
@@ -99,6 +104,8 @@ final class Session: Sendable {
                 if dependencies.userChannel.hasSubscribers(id.owner) { dependencies.userChannel.publish(.changed(id)) }
             case .idle:
                 dependencies.becameIdle(self)
+            case .scheduleDeltaFlush(let after, let generation):
+                scheduleDeltaFlush(after: after, generation: generation)
             case .ignored(let why):
                 dependencies.logger.debug("Session input ignored", metadata: ["session.id": "\(id)", "why": "\(why)"])
             case .persist, .checkTurnRate, .takeTurnSlot, .startTurn, .queueTurn, .runTurn, .cancelTurnTask, .deliver,
@@ -157,11 +164,25 @@ final class Session: Sendable {
         timestamp: Timestamp? = nil
     ) -> Int64 {
         let emission = Machine.Emission(payload: payload, turnID: turnID, traceID: traceID, spanID: spanID, timestamp: timestamp)
-        let now = timestamp ?? .now()
-        return state.withLock { locked in
-            let stored = locked.machine.emit(emission, at: now)
-            persist(stored)
-            return stored.seq
+        let time = now
+        let emitted = state.withLock { locked in
+            let emitted = locked.machine.emit(emission, at: time)
+            if let flushed = emitted.flushed { persist(flushed) }
+            if let event = emitted.event { persist(event) }
+            return emitted
+        }
+        if let flush = emitted.flush { scheduleDeltaFlush(after: flush.after, generation: flush.generation) }
+        return emitted.seq
+    }
+
+    /// Sends the held deltas `generation` once `after` has passed on the hub's clock, unless
+    /// another event sent them first.
+    private func scheduleDeltaFlush(after: Duration, generation: UInt64) {
+        let clock = dependencies.clock
+        Task { [weak self] in
+            // Not cancelled: a flush that comes late finds nothing held and does nothing.
+            try? await clock.sleep(after)
+            self?.handle(.flushDeltas(generation: generation))
         }
     }
 

@@ -38,6 +38,8 @@ public final class SessionHub: Service, Sendable {
     let shutdownGrace: Duration
     /// What turns are timed on and what shutdown waits on.
     let clock: HubClock
+    /// The window within which a session's streaming deltas are merged; zero is off.
+    let coalesceDeltas: Duration
 
     private struct State {
         var sessions: [SessionID: Session] = [:]
@@ -57,6 +59,8 @@ public final class SessionHub: Service, Sendable {
     ///     writer's retry backoff wait on; tests pass a manual clock. Default: the continuous clock.
     ///   - shutdownGrace: how long graceful shutdown lets running turns finish before it cancels
     ///     them with reason `shutdown`. Default: 10 s.
+    ///   - coalesceDeltas: streaming deltas of a session that arrive within this of the one
+    ///     before are merged into one `assistant` delta (`--coalesce-deltas-ms`). Default: zero, off.
     public init(
         store: any EventStore,
         runner: any TurnRunner,
@@ -67,9 +71,11 @@ public final class SessionHub: Service, Sendable {
         clock: any Clock<Duration> = ContinuousClock(),
         timerClock: any Clock<Duration> = ContinuousClock(),
         shutdownGrace: Duration = .seconds(10),
+        coalesceDeltas: Duration = .zero,
         logger: Logger
     ) {
         self.shutdownGrace = shutdownGrace
+        self.coalesceDeltas = coalesceDeltas
         self.metrics = metrics
         self.limiter = TurnLimiter(limits: limits, clock: clock)
         self.clock = HubClock(timerClock)
@@ -119,7 +125,8 @@ public final class SessionHub: Service, Sendable {
             shutdown: shutdown,
             storeIsWritable: { persister.isWritable },
             becameIdle: { [weak self] session in self?.evictIfIdle(session) },
-            clock: clock
+            clock: clock,
+            coalesceDeltas: coalesceDeltas
         )
     }
 

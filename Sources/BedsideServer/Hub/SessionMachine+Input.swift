@@ -5,8 +5,11 @@ extension SessionMachine {
     /// Something that happened to the session, fed to ``SessionMachine/handle(_:at:)`` by its
     /// shell (``Session``).
     enum Input {
-        /// A turn (or recovery) reports an event: it gets the next seq.
+        /// A turn (or recovery) reports an event: it gets the next seq, or, a streaming delta
+        /// while deltas are being merged, is held.
         case emit(Emission)
+        /// The merge window of held deltas `generation` has passed: send them.
+        case flushDeltas(generation: UInt64)
         /// The store committed the session's events up to `through`; `changesSummary` when one
         /// of them changes the session's summary (``BedsideCore/StoredEvent/changesSessionSummary``).
         case committed(through: Int64, changesSummary: Bool)
@@ -56,6 +59,8 @@ extension SessionMachine {
         /// Take a concurrent-turn slot or a place in the queue; feed it back as
         /// ``Input/turnSlot(_:)``.
         case takeTurnSlot
+        /// Feed ``Input/flushDeltas(generation:)`` back after `after`.
+        case scheduleDeltaFlush(after: Duration, generation: UInt64)
         /// Start the turn's task, which runs the turn at once; feed its end back as
         /// ``Input/turnFinished(_:)``.
         case startTurn(TurnStart)

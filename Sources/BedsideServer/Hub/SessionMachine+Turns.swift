@@ -31,7 +31,7 @@ extension SessionMachine {
             return [.limitReached(.turnsPerMinute), .reply(.error(.tooManyTurns, text, retryAfterMilliseconds: milliseconds))]
         case .admitted:
             if let clientMessageID = message.clientMessageID { clientMessageIDs.insert(clientMessageID) }
-            let user = emit(
+            let user = assign(
                 Emission(payload: .user(content: message.content, clientMessageID: message.clientMessageID), turnID: message.turnID),
                 at: time.timestamp
             )
@@ -49,12 +49,12 @@ extension SessionMachine {
         switch admission {
         case .granted:
             turn?.phase = .running(since: time.elapsed)
-            let started = emit(Emission(payload: .turn(TurnEvent(status: .started)), turnID: start.turnID), at: time.timestamp)
+            let started = assign(Emission(payload: .turn(TurnEvent(status: .started)), turnID: start.turnID), at: time.timestamp)
             return [.persist(started), .startTurn(start)]
         case .queued(let ticket, let position):
             turn?.queued = true
             turn?.phase = .waitingForSlot(since: time.elapsed)
-            let queued = emit(Emission(payload: .queued(position: position), turnID: start.turnID), at: time.timestamp)
+            let queued = assign(Emission(payload: .queued(position: position), turnID: start.turnID), at: time.timestamp)
             return [.persist(queued), .limitReached(.concurrentTurns), .queueTurn(start, ticket)]
         }
     }
@@ -67,7 +67,7 @@ extension SessionMachine {
         }
         if holdsSlot, !cancelled, !shuttingDown {
             turn?.phase = .running(since: time.elapsed)
-            let started = emit(Emission(payload: .turn(TurnEvent(status: .started)), turnID: waiting.start.turnID), at: time.timestamp)
+            let started = assign(Emission(payload: .turn(TurnEvent(status: .started)), turnID: waiting.start.turnID), at: time.timestamp)
             return [.persist(started), .runTurn(waiting.start)]
         }
         let duration = time.elapsed - since
@@ -80,9 +80,9 @@ extension SessionMachine {
                 payload: .error(code: .storeUnavailable, message: SessionWords.storeUnavailable),
                 turnID: waiting.start.turnID
             )
-            actions.append(.persist(emit(error, at: time.timestamp)))
+            actions.append(.persist(assign(error, at: time.timestamp)))
         }
-        actions.append(.persist(emit(Emission(payload: .turn(end), turnID: waiting.start.turnID), at: time.timestamp)))
+        actions.append(.persist(assign(Emission(payload: .turn(end), turnID: waiting.start.turnID), at: time.timestamp)))
         actions.append(.turnEnded(end.status, duration: duration))
         turn = nil
         return actions
@@ -106,18 +106,20 @@ extension SessionMachine {
             usage = used
         case .failed(let failure):
             actions.append(
-                .persist(emit(Emission(payload: .error(code: failure.code, message: failure.message), turnID: turnID), at: time.timestamp))
+                .persist(
+                    assign(Emission(payload: .error(code: failure.code, message: failure.message), turnID: turnID), at: time.timestamp)
+                )
             )
             status = .failed
         case .crashed:
             let error = Emission(payload: .error(code: .turnFailed, message: SessionWords.crashed(turnID: turnID)), turnID: turnID)
-            actions.append(.persist(emit(error, at: time.timestamp)))
+            actions.append(.persist(assign(error, at: time.timestamp)))
             status = .failed
         }
         let storeFailed = running.cancelReason == SessionWords.storeUnavailableReason
         if status == .cancelled, storeFailed {
             let error = Emission(payload: .error(code: .storeUnavailable, message: SessionWords.storeUnavailable), turnID: turnID)
-            actions.append(.persist(emit(error, at: time.timestamp)))
+            actions.append(.persist(assign(error, at: time.timestamp)))
             status = .failed
         }
         let duration = time.elapsed - since
@@ -130,7 +132,7 @@ extension SessionMachine {
             end.totalTokens = usage.totalTokens
         }
         let ending = Emission(payload: .turn(end), turnID: turnID, traceID: running.span?.traceID, spanID: running.span?.spanID)
-        actions.append(.persist(emit(ending, at: time.timestamp)))
+        actions.append(.persist(assign(ending, at: time.timestamp)))
         actions.append(.turnEnded(status, duration: duration))
         actions.append(.releaseTurnSlot)
         turn = nil

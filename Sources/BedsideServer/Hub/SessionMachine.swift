@@ -48,6 +48,8 @@ struct SessionMachine<Connection: AnyObject> {
     let id: SessionID
     /// Turns one rate key may start per minute, for the refusal's words.
     let maxTurnsPerMinute: Int
+    /// The window within which streaming deltas are merged; zero is off.
+    let coalesceDeltas: Duration
     /// The newest seq assigned.
     private(set) var lastSeq: Int64
     /// The seq up to which events are committed and handed to the connections.
@@ -63,10 +65,20 @@ struct SessionMachine<Connection: AnyObject> {
     private(set) var isGone = false
     /// The conversation as the model is sent it; the shell reads older entries into it.
     var conversation: Conversation
+    /// Deltas being merged, not yet given a seq.
+    var heldDelta: HeldDelta?
+    /// When the last streaming delta arrived.
+    var lastDeltaAt: Duration?
+    /// Counts held deltas, so that a flush timer of one already sent does nothing.
+    var heldGeneration: UInt64 = 0
 
-    init(id: SessionID, snapshot: SessionSnapshot, maxTurnsPerMinute: Int) {
+    /// - Parameter coalesceDeltas: streaming deltas that arrive within this of the one before
+    ///   are merged into one `assistant` delta, sent at most this long after the first of them;
+    ///   zero (the default) sends every delta as it comes.
+    init(id: SessionID, snapshot: SessionSnapshot, maxTurnsPerMinute: Int, coalesceDeltas: Duration = .zero) {
         self.id = id
         self.maxTurnsPerMinute = maxTurnsPerMinute
+        self.coalesceDeltas = coalesceDeltas
         self.lastSeq = snapshot.latestSeq
         self.deliveredSeq = snapshot.latestSeq
         self.clientMessageIDs = snapshot.clientMessageIDs
@@ -75,7 +87,7 @@ struct SessionMachine<Connection: AnyObject> {
 
     /// No connection, no turn and nothing on its way to the store.
     var isIdle: Bool {
-        connections.isEmpty && turn == nil && admitting == nil && deliveredSeq == lastSeq
+        connections.isEmpty && turn == nil && admitting == nil && heldDelta == nil && deliveredSeq == lastSeq
     }
 
     /// Why the turn is being cancelled, once it is.
@@ -84,8 +96,22 @@ struct SessionMachine<Connection: AnyObject> {
     /// Advances the machine by one input and returns what the shell must do, in order.
     mutating func handle(_ input: Input, at time: Time) -> [Action] {
         switch input {
+        case .turnRate, .turnSlot, .slotWaitEnded, .turnFinished, .closeInterruptedTurn:
+            // These may emit events: a held delta goes first.
+            guard let held = flushHeldDelta(at: time.timestamp) else { return transition(input, at: time) }
+            return [.persist(held)] + transition(input, at: time)
+        default:
+            return transition(input, at: time)
+        }
+    }
+
+    private mutating func transition(_ input: Input, at time: Time) -> [Action] {
+        switch input {
         case .emit(let emission):
-            return [.persist(emit(emission, at: time.timestamp))]
+            return emit(emission, at: time).actions
+        case .flushDeltas(let generation):
+            guard heldDelta?.generation == generation, let held = flushHeldDelta(at: time.timestamp) else { return [] }
+            return [.persist(held)]
         case .committed(let through, let changesSummary):
             return committed(through: through, changesSummary: changesSummary)
         case .attach(let connection):
@@ -123,19 +149,18 @@ struct SessionMachine<Connection: AnyObject> {
             turn?.span = (traceID, spanID)
             return []
         case .closeInterruptedTurn(let turnID):
-            let error = emit(
+            let error = assign(
                 .init(payload: .error(code: .turnFailed, message: SessionWords.interrupted), turnID: turnID),
                 at: time.timestamp
             )
-            let end = emit(.init(payload: .turn(TurnEvent(status: .failed, reason: "interrupted")), turnID: turnID), at: time.timestamp)
+            let end = assign(.init(payload: .turn(TurnEvent(status: .failed, reason: "interrupted")), turnID: turnID), at: time.timestamp)
             return [.persist(error), .persist(end)]
         }
     }
 
     /// Gives `emission` the next seq and encodes it once: the text the store keeps and every
-    /// connection is sent. The same as ``handle(_:at:)`` with ``Input/emit(_:)``, without the
-    /// array, for the one input every event goes through.
-    mutating func emit(_ emission: Emission, at now: Timestamp) -> StoredEvent {
+    /// connection is sent.
+    mutating func assign(_ emission: Emission, at now: Timestamp) -> StoredEvent {
         lastSeq += 1
         let event = ServerEvent(
             sessionID: id,

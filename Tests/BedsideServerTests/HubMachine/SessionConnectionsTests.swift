@@ -7,7 +7,7 @@ import Testing
 /// The session machine's seq, delivery and connections: what a resuming connection is told,
 /// who gets committed events, and when the session may be forgotten.
 @Suite struct SessionConnectionsTests {
-    @Test func everyEventGetsTheNextSeqAndIsEncodedOnce() {
+    @Test func everyEventGetsTheNextSeqAndIsEncodedOnce() throws {
         var machine = makeSessionMachine(latestSeq: 41)
         let delta = Machine.Emission(
             payload: .assistant(AssistantEvent(content: "Hb", streaming: true, messageID: "m-1")),
@@ -15,7 +15,7 @@ import Testing
             traceID: "4bf92f3577b34da6a3ce929d0e0e4736",
             spanID: "00f067aa0ba902b7"
         )
-        let first = machine.emit(delta, at: at(5).timestamp)
+        let first = try #require(machine.emit(delta, at: at(5)).event)
         let second = machine.handle(.emit(delta), at: at(6)).persisted
         #expect(first.seq == 42 && second.map(\.seq) == [43])
         #expect(
@@ -25,7 +25,7 @@ import Testing
         // A time the emitter gives wins over the machine's.
         var stamped = delta
         stamped.timestamp = Timestamp(microseconds: 1_000_000)
-        #expect(machine.emit(stamped, at: at(7).timestamp).value["timestamp"]?.stringValue == Timestamp(microseconds: 1_000_000).iso8601)
+        #expect(machine.emit(stamped, at: at(7)).event?.value["timestamp"]?.stringValue == Timestamp(microseconds: 1_000_000).iso8601)
         #expect(machine.lastSeq == 44 && machine.deliveredSeq == 41)
     }
 
@@ -33,8 +33,8 @@ import Testing
         var machine = makeSessionMachine(latestSeq: 3)
         let early = Watcher("early")
         #expect(machine.handle(.attach(early), at: at(0)) == [.attached(deliveredSeq: 3, latestSeq: 3)])
-        _ = machine.emit(.init(payload: .turn(TurnEvent(status: .started)), turnID: "t"), at: at(1).timestamp)
-        _ = machine.emit(.init(payload: .queued(position: 1), turnID: "t"), at: at(1).timestamp)
+        _ = machine.emit(.init(payload: .turn(TurnEvent(status: .started)), turnID: "t"), at: at(1))
+        _ = machine.emit(.init(payload: .queued(position: 1), turnID: "t"), at: at(1))
         // Emitted but not yet committed: a connection now replays up to 3 and gets 4 and 5 live.
         let late = Watcher("late")
         #expect(machine.handle(.attach(late), at: at(2)) == [.attached(deliveredSeq: 3, latestSeq: 5)])
@@ -79,7 +79,7 @@ import Testing
             .assistant(AssistantEvent(content: "", streaming: false, messageID: "m")),
             .assistant(AssistantEvent(content: "It was 7.1 %.", streaming: false, messageID: "m")),
         ] {
-            _ = machine.emit(.init(payload: payload, turnID: "turn-1"), at: at(1).timestamp)
+            _ = machine.emit(.init(payload: payload, turnID: "turn-1"), at: at(1))
         }
         #expect(machine.conversation.entries.map(\.message) == [.user("Latest HbA1c?"), .assistant("It was 7.1 %.")])
         #expect(machine.conversation.entries.map(\.seq) == [1, 6])
