@@ -40,10 +40,10 @@ extension AgentDriver {
 /// Waits (polling every 2 ms, for at most 20 s: the whole suite runs in parallel on few cores)
 /// until `condition` holds.
 func waitUntil(_ condition: () -> Bool) async throws {
-    let deadline = ContinuousClock.now + .seconds(20)
+    let deadline = ContinuousClock.now + .seconds(90)
     while !condition() {
         guard ContinuousClock.now < deadline else {
-            Issue.record("the condition did not hold within 20 s")
+            Issue.record("the condition did not hold within 90 s")
             return
         }
         try await Task.sleep(for: .milliseconds(2))
