@@ -244,6 +244,7 @@ let package = Package(
             dependencies: [
                 "BedsideCore",
                 "BedsideAgent",
+                "BedsideTestSupport",
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],

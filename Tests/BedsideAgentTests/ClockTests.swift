@@ -1,5 +1,6 @@
 import BedsideAgent
 import BedsideCore
+import BedsideTestSupport
 import Testing
 
 /// The turn and tool timeouts wait on the driver's clock: on a ``TestClock`` they fire only

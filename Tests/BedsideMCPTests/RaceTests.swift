@@ -1,3 +1,4 @@
+import BedsideTestSupport
 import Foundation
 import Testing
 

@@ -1,5 +1,6 @@
 import BedsideCore
 import BedsideMCP
+import BedsideTestSupport
 import Foundation
 import Logging
 import MCP

@@ -1,14 +1,17 @@
+// A clock for the tests of every target that takes one (the agent, the model, MCP).
 import Synchronization
 
 /// A clock that moves only when a test advances it: sleepers wake when it passes their
 /// deadline, at once, so timeouts and backoff are tested with no real waiting.
-final class TestClock: Clock, Sendable {
-    struct Instant: InstantProtocol {
-        var offset: Duration
+public final class TestClock: Clock, Sendable {
+    public struct Instant: InstantProtocol {
+        public var offset: Duration
 
-        func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
-        func duration(to other: Instant) -> Duration { other.offset - offset }
-        static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
+        public init(offset: Duration) { self.offset = offset }
+
+        public func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
+        public func duration(to other: Instant) -> Duration { other.offset - offset }
+        public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
     }
 
     private struct Sleeper {
@@ -24,16 +27,18 @@ final class TestClock: Clock, Sendable {
 
     private let state = Mutex(State())
 
-    var now: Instant { state.withLock { $0.now } }
-    var minimumResolution: Duration { .nanoseconds(1) }
+    public init() {}
+
+    public var now: Instant { state.withLock { $0.now } }
+    public var minimumResolution: Duration { .nanoseconds(1) }
 
     /// The deadlines of the tasks sleeping on the clock, as offsets from now, earliest first.
-    var pendingSleeps: [Duration] {
+    public var pendingSleeps: [Duration] {
         state.withLock { state in state.sleepers.values.map { state.now.duration(to: $0.deadline) }.sorted() }
     }
 
     /// Moves the clock forward by `duration`, waking every sleeper whose deadline it reaches.
-    func advance(by duration: Duration) {
+    public func advance(by duration: Duration) {
         let woken = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
             state.now = state.now.advanced(by: duration)
             let due = state.sleepers.filter { $0.value.deadline <= state.now }
@@ -43,7 +48,7 @@ final class TestClock: Clock, Sendable {
         for continuation in woken { continuation.resume() }
     }
 
-    func sleep(until deadline: Instant, tolerance: Duration?) async throws {
+    public func sleep(until deadline: Instant, tolerance: Duration?) async throws {
         let id = state.withLock { state in
             defer { state.nextID += 1 }
             return state.nextID
@@ -73,7 +78,7 @@ final class TestClock: Clock, Sendable {
     /// sleeps on the clock with a deadline that satisfies `matching`, measured from now;
     /// returns that deadline.
     @discardableResult
-    func waitForSleeper(_ matching: (Duration) -> Bool = { _ in true }) async throws -> Duration {
+    public func waitForSleeper(_ matching: (Duration) -> Bool = { _ in true }) async throws -> Duration {
         let deadline = ContinuousClock.now + .seconds(120)
         while ContinuousClock.now < deadline {
             if let found = pendingSleeps.first(where: matching) { return found }
@@ -84,7 +89,7 @@ final class TestClock: Clock, Sendable {
 }
 
 /// No task slept on the ``TestClock`` as the test expected.
-struct TestClockTimeout: Error, CustomStringConvertible {
-    var pending: [Duration]
-    var description: String { "no sleeper as expected within 120 s; sleeping: \(pending)" }
+public struct TestClockTimeout: Error, CustomStringConvertible {
+    public var pending: [Duration]
+    public var description: String { "no sleeper as expected within 120 s; sleeping: \(pending)" }
 }
