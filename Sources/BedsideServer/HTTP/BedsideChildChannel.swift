@@ -6,6 +6,7 @@ import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import NIOWebSocket
+import Synchronization
 
 /// Every accepted socket: HTTP/1 with a WebSocket upgrade at `/ws`, one implementation for every
 /// route (behind TLS when it is on, under the same Host check and HTTP timeouts).
@@ -26,9 +27,35 @@ struct BedsideChildChannel: ServerChildChannel, HTTPChannelHandler {
     enum Upgrade: Sendable {
         /// A WebSocket, served by its channel handler.
         case webSocket
-        case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
+        case http(UnservedHTTP)
         /// An upgrade that was refused: answered with a bare 400.
-        case refused(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
+        case refused(UnservedHTTP)
+    }
+
+    /// An HTTP connection's async channel, made on the event loop when the upgrade handler
+    /// decides not to upgrade (its handlers must be in the pipeline before the buffered request
+    /// is passed on). swift-nio may drop that decision unread (the socket closed while an
+    /// upgrade was being decided), and an async channel dropped unfinished traps the process:
+    /// one that was never served is finished and closed here instead.
+    final class UnservedHTTP: Sendable {
+        private let channel: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
+        private let served = Atomic(false)
+
+        init(_ channel: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>) {
+            self.channel = channel
+        }
+
+        /// The channel, for the one caller that serves it.
+        func serve() -> NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart> {
+            served.store(true, ordering: .relaxed)
+            return channel
+        }
+
+        deinit {
+            guard !served.load(ordering: .relaxed) else { return }
+            let channel = self.channel
+            Task { try? await channel.executeThenClose { _, _ in } }
+        }
     }
 
     struct Value: ServerChildChannelValue {
@@ -116,7 +143,8 @@ struct BedsideChildChannel: ServerChildChannel, HTTPChannelHandler {
                                 wrappingChannelSynchronously: channel,
                                 configuration: .init(isOutboundHalfClosureEnabled: true)
                             )
-                            return upgradeAttempted.value ? .refused(http) : .http(http)
+                            let unserved = UnservedHTTP(http)
+                            return upgradeAttempted.value ? .refused(unserved) : .http(unserved)
                         }
                     }
                 )
@@ -138,13 +166,14 @@ struct BedsideChildChannel: ServerChildChannel, HTTPChannelHandler {
             case .webSocket:
                 // The connection's handler serves it from here; this task ends.
                 return
-            case .http(let http):
+            case .http(let unserved):
+                let http = unserved.serve()
                 let peer = value.channel.remoteAddress?.ipAddress.flatMap { IPAddress($0)?.unmapped }
                 await PeerAddress.$current.withValue(peer) {
                     await handleHTTP(asyncChannel: http, logger: logger)
                 }
-            case .refused(let http):
-                try await http.executeThenClose { _, outbound in
+            case .refused(let unserved):
+                try await unserved.serve().executeThenClose { _, outbound in
                     let refusal = HTTPResponse(status: .badRequest, headerFields: [.connection: "close", .contentLength: "0"])
                     try await outbound.write(contentsOf: [.head(refusal), .end(nil)])
                 }
