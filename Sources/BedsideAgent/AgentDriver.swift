@@ -94,7 +94,7 @@ public struct AgentDriver: Sendable {
         emitWithSpan emit: @escaping @Sendable (AgentEvent, EventSpan?) -> Void
     ) async -> AgentMachine.TurnEnd {
         let (inputs, continuation) = AsyncStream.makeStream(of: TurnInput.self)
-        let clock = TurnClock(clock)
+        let clock = ElapsedClock(clock)
         let servers = ToolServers()
         let trace = TurnTrace(tracing: tracing, clock: clock, model: model, context: ToolCallContext.current)
         let turn = TurnRun(

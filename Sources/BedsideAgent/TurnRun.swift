@@ -8,7 +8,7 @@ import Tracing
 /// the live events and the trace cannot disagree.
 struct TurnRun: Sendable {
     let driver: AgentDriver
-    let clock: TurnClock
+    let clock: ElapsedClock
     let trace: TurnTrace
     let messageID: String
     let inputs: AsyncStream<TurnInput>.Continuation
@@ -18,7 +18,7 @@ struct TurnRun: Sendable {
     func startTimeoutAndToolListing(in group: inout DiscardingTaskGroup) {
         let limit = driver.turnTimeout
         group.addTask { [clock, inputs] in
-            do { try await clock.sleep(limit) } catch { return }
+            do { try await clock.sleep(for: limit) } catch { return }
             inputs.yield(.machine(.fail(.turnTimedOut(limit: limit))))
         }
         group.addTask { [tools = driver.tools, inputs] in
@@ -151,7 +151,7 @@ struct TurnRun: Sendable {
                     }
                 }
                 race.addTask {
-                    do { try await clock.sleep(limit) } catch { return nil }
+                    do { try await clock.sleep(for: limit) } catch { return nil }
                     return .timedOut(after: limit)
                 }
                 // Reported before the loser is awaited, so a tool slow to stop delays nothing.

@@ -27,7 +27,7 @@ final class TurnTrace: Sendable {
     /// The key of the model request in flight: at most one runs at a time.
     private static let chatKey = "\u{0}chat"
 
-    init(tracing: AgentTracing, clock: TurnClock, model: any LanguageModel, context: ToolCallContext?) {
+    init(tracing: AgentTracing, clock: ElapsedClock, model: any LanguageModel, context: ToolCallContext?) {
         self.tracing = tracing
         // The one wall-clock reading: every span instant of the turn is this plus turn-clock time.
         let wall = DefaultTracerClock.now.nanosecondsSinceEpoch

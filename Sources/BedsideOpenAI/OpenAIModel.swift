@@ -16,7 +16,7 @@ import Synchronization
 public final class OpenAIModel: LanguageModel {
     public let configuration: OpenAIConfiguration
     private let client: HTTPClient
-    private let clock: ModelClock
+    private let clock: ElapsedClock
     private let ownsClient: Bool
     /// Set once the endpoint has refused `stream: true` together with tools (some llama.cpp
     /// server builds do); requests with tools are then sent without streaming.
@@ -29,7 +29,7 @@ public final class OpenAIModel: LanguageModel {
     /// - Parameter clock: what the retries and the timeouts wait on; the continuous clock by default.
     public init(configuration: OpenAIConfiguration, httpClient: HTTPClient? = nil, clock: any Clock<Duration> = ContinuousClock()) {
         self.configuration = configuration
-        self.clock = ModelClock(clock)
+        self.clock = ElapsedClock(clock)
         sendsMaxCompletionTokens = Atomic(configuration.initialOutputTokensMember == .maxCompletionTokens)
         if let httpClient {
             client = httpClient

@@ -16,13 +16,13 @@ final class StreamReader: Sendable {
     }
 
     private let timeouts: OpenAIConfiguration.Timeouts
-    private let clock: ModelClock
+    private let clock: ElapsedClock
     private let progress: Mutex<Progress>
 
-    init(timeouts: OpenAIConfiguration.Timeouts, clock: ModelClock) {
+    init(timeouts: OpenAIConfiguration.Timeouts, clock: ElapsedClock) {
         self.timeouts = timeouts
         self.clock = clock
-        self.progress = Mutex(Progress(lastData: clock.now()))
+        self.progress = Mutex(Progress(lastData: clock.elapsed()))
     }
 
     func read(
@@ -42,7 +42,7 @@ final class StreamReader: Sendable {
         into continuation: AsyncThrowingStream<ModelStreamEvent, any Error>.Continuation
     ) async throws {
         let bytes = body.map { buffer -> ArraySlice<UInt8> in
-            let now = self.clock.now()
+            let now = self.clock.elapsed()
             self.progress.withLock {
                 $0.lastData = now
                 $0.sawData = true
@@ -88,7 +88,7 @@ final class StreamReader: Sendable {
             let (last, sawData) = progress.withLock { ($0.lastData, $0.sawData) }
             let limit = sawData ? timeouts.stalledStream : timeouts.firstToken
             let deadline = last + limit
-            let now = clock.now()
+            let now = clock.elapsed()
             if now >= deadline {
                 throw ModelError(
                     code: .error,
@@ -100,7 +100,7 @@ final class StreamReader: Sendable {
             // Until the first data arrives, wake at least once per stall period so that a stream
             // which starts and then stalls is caught on time, not only at the first-token deadline.
             let wake = sawData ? deadline : min(deadline, now + timeouts.stalledStream)
-            try await clock.sleepUntil(wake)
+            try await clock.sleep(until: wake)
         }
     }
 }

@@ -1,3 +1,4 @@
+import BedsideCore
 import BedsideTestSupport
 import Foundation
 import Testing

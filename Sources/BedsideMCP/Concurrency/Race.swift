@@ -1,3 +1,5 @@
+import BedsideCore
+
 /// Runs `racers` as child tasks and returns the value of the first to finish. The others are
 /// then cancelled and awaited: when this returns, every racer has ended.
 ///

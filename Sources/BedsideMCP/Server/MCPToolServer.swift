@@ -156,11 +156,11 @@ private actor SessionMap {
         _ = await closeIdle(limits)
         // Another principal's session id answers as an unknown one: nothing of it shows.
         if let id = request.header(HTTPHeaderName.sessionID), let entry = entries[id], entry.principal == principal {
-            entries[id]?.lastUsed = clock.now()
+            entries[id]?.lastUsed = clock.elapsed()
             entries[id]?.inFlight += 1
             let response = await entry.transport.handleRequest(request)
             // A long request (a slow tool) counts as use until it is answered.
-            entries[id]?.lastUsed = clock.now()
+            entries[id]?.lastUsed = clock.elapsed()
             entries[id]?.inFlight -= 1
             if request.method.uppercased() == "DELETE", response.statusCode == 200 {
                 entries[id] = nil
@@ -204,7 +204,7 @@ private actor SessionMap {
             await transport.disconnect()
             return .error(statusCode: 500, .internalError("Cannot open an MCP session: \(error)"))
         }
-        entries[id] = Entry(transport: transport, server: server, lastUsed: clock.now(), principal: principal)
+        entries[id] = Entry(transport: transport, server: server, lastUsed: clock.elapsed(), principal: principal)
         let response = await transport.handleRequest(request)
         if case .error = response {
             entries[id] = nil
@@ -259,7 +259,7 @@ private actor SessionMap {
     /// The answer to an `initialize` while `maxSessions` are open: 429, with `Retry-After` the
     /// seconds until the least recently used session would expire.
     private func refusal(_ limits: MCPSessionLimits) -> HTTPResponse {
-        let now = clock.now()
+        let now = clock.elapsed()
         let oldest = entries.values.map(\.lastUsed).min() ?? now
         let wait = oldest + limits.idleTimeout - now
         let seconds = max(1, Int((wait / .seconds(1)).rounded(.up)))
@@ -277,7 +277,7 @@ private actor SessionMap {
     /// Ends the sessions that have gone `idleTimeout` without a request and have none being
     /// answered; returns how long until the next one can expire.
     func closeIdle(_ limits: MCPSessionLimits) async -> Duration {
-        let cutoff = clock.now() - limits.idleTimeout
+        let cutoff = clock.elapsed() - limits.idleTimeout
         for id in entries.keys {
             // Looked up afresh: a request may have used it while an earlier one was closing.
             guard let entry = entries[id], entry.lastUsed <= cutoff, entry.inFlight == 0 else { continue }
@@ -288,7 +288,7 @@ private actor SessionMap {
             await entry.transport.disconnect()
         }
         // A session in use counts from now: it is seen again by then at the latest.
-        let now = clock.now()
+        let now = clock.elapsed()
         let next = entries.values.map { $0.inFlight > 0 ? now : $0.lastUsed }.min() ?? now
         return max(next + limits.idleTimeout - now, .milliseconds(1))
     }

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import BedsideCore
 import Foundation
 import Logging
 import MCP

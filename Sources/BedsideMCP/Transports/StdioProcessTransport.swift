@@ -1,3 +1,4 @@
+import BedsideCore
 import Foundation
 import Logging
 import MCP

@@ -66,7 +66,7 @@ final class EventPersister: Sendable {
     private let store: any EventStore
     private let logger: Logger
     private let retry: Retry
-    private let clock: HubClock
+    private let clock: ElapsedClock
     private let state = Mutex(State())
     private let writable = Atomic(true)
     private let unwritten = Atomic(0)
@@ -79,7 +79,7 @@ final class EventPersister: Sendable {
         store: any EventStore,
         logger: Logger,
         retry: Retry = Retry(),
-        clock: HubClock = HubClock(),
+        clock: ElapsedClock = ElapsedClock(),
         onHeld: @escaping @Sendable (Session) -> Void = { _ in },
         onFailure: @escaping @Sendable () -> Void = {}
     ) {

@@ -181,7 +181,7 @@ final class Session: Sendable {
         let clock = dependencies.clock
         Task { [weak self] in
             // Not cancelled: a flush that comes late finds nothing held and does nothing.
-            try? await clock.sleep(after)
+            try? await clock.sleep(for: after)
             self?.handle(.flushDeltas(generation: generation))
         }
     }

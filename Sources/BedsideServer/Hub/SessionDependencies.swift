@@ -27,7 +27,7 @@ struct SessionDependencies: Sendable {
     /// Tells the hub the session may be forgotten (it checks again under its lock).
     var becameIdle: @Sendable (Session) -> Void
     /// What turns are timed on, and what merged deltas wait on.
-    var clock: HubClock
+    var clock: ElapsedClock
     /// The window within which streaming deltas are merged (`--coalesce-deltas-ms`); zero is off.
     var coalesceDeltas: Duration = .zero
     /// The id of a new turn.

@@ -37,7 +37,7 @@ public final class SessionHub: Service, Sendable {
     /// How long graceful shutdown lets running turns finish before cancelling them.
     let shutdownGrace: Duration
     /// What turns are timed on and what shutdown waits on.
-    let clock: HubClock
+    let clock: ElapsedClock
     /// The window within which a session's streaming deltas are merged; zero is off.
     let coalesceDeltas: Duration
 
@@ -78,7 +78,7 @@ public final class SessionHub: Service, Sendable {
         self.coalesceDeltas = coalesceDeltas
         self.metrics = metrics
         self.limiter = TurnLimiter(limits: limits, clock: clock)
-        self.clock = HubClock(timerClock)
+        self.clock = ElapsedClock(timerClock)
         self.store = store
         self.runner = runner
         self.logger = logger

@@ -1,3 +1,4 @@
+import BedsideCore
 import Synchronization
 
 /// The server's turn limits, shared by every session: the turns each rate key may start per
@@ -20,7 +21,7 @@ final class TurnLimiter: Sendable {
         self.limits = limits
         self.slots = TurnSlots(capacity: limits.maxConcurrentTurns)
         self.rates = Mutex(TurnRateWindow(limit: limits.maxTurnsPerMinute))
-        self.elapsed = HubClock(clock).elapsed
+        self.elapsed = ElapsedClock(clock).elapsed
     }
 
     /// Counts a turn of `rateKey` against its turns per minute, or says how long until one
