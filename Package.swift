@@ -221,6 +221,7 @@ let package = Package(
             dependencies: [
                 "BedsideBenchCore",
                 "BedsideCore",
+                "BedsideOpenAI",
                 "BedsideProtocol",
                 "BedsideStore",
                 "BedsideTestSupport",

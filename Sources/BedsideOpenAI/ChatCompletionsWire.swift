@@ -1,4 +1,5 @@
-import BedsideCore
+public import BedsideCore
+import Foundation
 
 /// The JSON body of a streaming Chat Completions request.
 struct ChatCompletionsBody: Encodable {
@@ -180,6 +181,22 @@ struct WireTool: Encodable {
         writer.member("parameters", function.parameters)
         writer.endObject()
         writer.endObject()
+    }
+}
+
+/// Reads the `data:` payloads of a streamed Chat Completions response, as Bedside's model
+/// client does.
+///
+/// The benchmark's floor server decodes its model's stream with this too, so that the two are
+/// compared on the same decoding.
+public struct ChatCompletionsChunkReader: Sendable {
+    private let decoder = JSONDecoder()
+
+    public init() {}
+
+    /// The events of one `data:` payload, in the order a consumer should see them.
+    public func events(inChunk data: String) throws -> [ModelStreamEvent] {
+        try decoder.decode(ChatChunk.self, from: Data(data.utf8)).events
     }
 }
 

@@ -57,17 +57,17 @@ final class StreamReader: Sendable {
             }
             return true
         })
-        let decoder = JSONDecoder()
+        let chunks = ChatCompletionsChunkReader()
         do {
             for try await event in events {
                 guard let data = event.data, !data.isEmpty else { continue }
-                let chunk: ChatChunk
+                let chunkEvents: [ModelStreamEvent]
                 do {
-                    chunk = try decoder.decode(ChatChunk.self, from: Data(data.utf8))
+                    chunkEvents = try chunks.events(inChunk: data)
                 } catch {
                     throw ModelError(code: .error, message: "The model endpoint sent a malformed stream chunk: \(data.prefix(200))")
                 }
-                for modelEvent in chunk.events { continuation.yield(modelEvent) }
+                for modelEvent in chunkEvents { continuation.yield(modelEvent) }
             }
         } catch let error as ModelError {
             throw error

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import BedsideCore
+import BedsideOpenAI
 import BedsideProtocol
 import Foundation
 import NIOCore
@@ -38,6 +39,7 @@ actor FloorTurn {
     private let clientMessageID: String?
     private let turnID = UUID().uuidString.lowercased()
     private let decoder = JSONDecoder()
+    private let chunks = ChatCompletionsChunkReader()
 
     nonisolated var unownedExecutor: UnownedSerialExecutor { loop.executor.asUnownedSerialExecutor() }
 
@@ -153,25 +155,26 @@ actor FloorTurn {
         let messageID = "msg-\(turnID)"
         for try await event in events {
             guard let data = event.data, !data.isEmpty else { continue }
-            let chunk = try decoder.decode(FloorChunk.self, from: Data(data.utf8))
-            if let choice = chunk.choices?.first {
-                if let text = choice.delta?.content, !text.isEmpty {
+            for chunkEvent in try chunks.events(inChunk: data) {
+                switch chunkEvent {
+                case .textDelta(let text):
                     reply.text += text
                     emit(.assistant(AssistantEvent(content: text, streaming: true, messageID: messageID)))
-                }
-                for call in choice.delta?.toolCalls ?? [] where call.index == 0 {
+                case .toolCallDelta(let call) where call.index == 0:
                     if let id = call.id { reply.callID = id }
-                    if let name = call.function?.name { reply.toolName = name }
-                    reply.arguments += call.function?.arguments ?? ""
+                    if let name = call.name { reply.toolName = name }
+                    reply.arguments += call.argumentsFragment
+                case .toolCallDelta:
+                    break
+                case .finish(let reason):
+                    reply.finishReason = reason.rawValue
+                case .usage(let usage):
+                    reply.usage = TokenCount(
+                        prompt: usage.promptTokens,
+                        completion: usage.completionTokens,
+                        total: usage.totalTokens
+                    )
                 }
-                if let reason = choice.finishReason { reply.finishReason = reason }
-            }
-            if let usage = chunk.usage {
-                reply.usage = TokenCount(
-                    prompt: usage.promptTokens,
-                    completion: usage.completionTokens,
-                    total: usage.totalTokens ?? usage.promptTokens + usage.completionTokens
-                )
             }
         }
         if !reply.text.isEmpty { emit(.assistant(AssistantEvent(content: reply.text, streaming: false, messageID: messageID))) }
@@ -200,49 +203,4 @@ actor FloorTurn {
 struct FloorModelError: Error, CustomStringConvertible {
     var status: UInt
     var description: String { "\(status) from the model endpoint" }
-}
-
-/// The members of a streamed Chat Completions chunk the floor reads.
-private struct FloorChunk: Decodable {
-    var choices: [Choice]?
-    var usage: Usage?
-
-    struct Choice: Decodable {
-        var delta: Delta?
-        var finishReason: String?
-        enum CodingKeys: String, CodingKey {
-            case delta
-            case finishReason = "finish_reason"
-        }
-    }
-
-    struct Delta: Decodable {
-        var content: String?
-        var toolCalls: [Call]?
-        enum CodingKeys: String, CodingKey {
-            case content
-            case toolCalls = "tool_calls"
-        }
-    }
-
-    struct Call: Decodable {
-        var index: Int
-        var id: String?
-        var function: Function?
-        struct Function: Decodable {
-            var name: String?
-            var arguments: String?
-        }
-    }
-
-    struct Usage: Decodable {
-        var promptTokens: Int64
-        var completionTokens: Int64
-        var totalTokens: Int64?
-        enum CodingKeys: String, CodingKey {
-            case promptTokens = "prompt_tokens"
-            case completionTokens = "completion_tokens"
-            case totalTokens = "total_tokens"
-        }
-    }
 }
