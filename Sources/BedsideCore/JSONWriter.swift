@@ -153,9 +153,20 @@ public struct JSONWriter: Sendable {
 
     private mutating func appendQuoted(_ string: String) {
         text.append("\"")
-        var start = string.utf8.startIndex
+        // Most strings need no escaping: find the first byte that does in one pass over the
+        // contiguous UTF-8, and append the whole string at once when there is none.
+        var copy = string
+        let firstEscape = copy.withUTF8 { bytes in
+            bytes.firstIndex { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+        }
+        guard let firstEscape else {
+            text.append(string)
+            text.append("\"")
+            return
+        }
         let utf8 = string.utf8
-        var index = start
+        var start = utf8.startIndex
+        var index = utf8.index(start, offsetBy: firstEscape)
         while index != utf8.endIndex {
             let byte = utf8[index]
             if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {

@@ -1,5 +1,6 @@
 public import BedsideCore
 import Foundation
+import Synchronization
 
 /// The JSON body of a streaming Chat Completions request.
 struct ChatCompletionsBody: Encodable {
@@ -12,6 +13,8 @@ struct ChatCompletionsBody: Encodable {
     var maxCompletionTokens: Int?
     var stream: Bool
     var streamOptions: StreamOptions?
+    /// The `tools` array already encoded (``ToolsJSON``), written in place of `tools`.
+    var toolsJSON: String?
 
     struct StreamOptions: Encodable {
         var includeUsage = true
@@ -30,11 +33,18 @@ struct ChatCompletionsBody: Encodable {
     init(
         _ request: ModelRequest,
         streaming: Bool = true,
-        outputTokens: OpenAIConfiguration.OutputTokensParameter = .maxTokens
+        outputTokens: OpenAIConfiguration.OutputTokensParameter = .maxTokens,
+        toolsJSON: ToolsJSON? = nil
     ) {
         model = request.model
         messages = request.messages.map(WireMessage.init)
-        tools = request.tools.isEmpty ? nil : request.tools.map(WireTool.init)
+        if !request.tools.isEmpty {
+            if let toolsJSON {
+                self.toolsJSON = toolsJSON.json(for: request.tools)
+            } else {
+                tools = request.tools.map(WireTool.init)
+            }
+        }
         if outputTokens == .maxCompletionTokens {
             maxCompletionTokens = request.maxOutputTokens
         } else {
@@ -54,11 +64,12 @@ struct ChatCompletionsBody: Encodable {
         writer.beginArray()
         for message in messages { message.write(into: &writer) }
         writer.endArray()
-        if let tools {
+        if let toolsJSON {
             writer.key("tools")
-            writer.beginArray()
-            for tool in tools { tool.write(into: &writer) }
-            writer.endArray()
+            writer.raw(toolsJSON)
+        } else if let tools {
+            writer.key("tools")
+            writer.raw(Self.json(of: tools))
         }
         if let maxTokens { writer.member("max_tokens", Int64(maxTokens)) }
         if let maxCompletionTokens { writer.member("max_completion_tokens", Int64(maxCompletionTokens)) }
@@ -153,6 +164,34 @@ struct WireToolCall: Encodable {
     init(_ call: ToolCall) {
         id = call.id
         function = Function(name: call.name, arguments: call.arguments)
+    }
+}
+
+/// The `tools` array of a request body, encoded once for as long as the tools stay the same.
+///
+/// A session offers the same tools turn after turn (the array is usually the very same
+/// storage, which makes the comparison free); their JSON Schemas were the largest part of each
+/// request body to encode.
+final class ToolsJSON: Sendable {
+    private let last = Mutex<(tools: [ToolDefinition], json: String)?>(nil)
+
+    /// The JSON array for `tools`.
+    func json(for tools: [ToolDefinition]) -> String {
+        if let cached = last.withLock({ $0 }), cached.tools == tools { return cached.json }
+        let json = ChatCompletionsBody.json(of: tools.map(WireTool.init))
+        last.withLock { $0 = (tools, json) }
+        return json
+    }
+}
+
+extension ChatCompletionsBody {
+    /// The JSON array of `tools`.
+    static func json(of tools: [WireTool]) -> String {
+        var writer = JSONWriter(capacity: 2_048)
+        writer.beginArray()
+        for tool in tools { tool.write(into: &writer) }
+        writer.endArray()
+        return writer.text
     }
 }
 

@@ -25,6 +25,8 @@ public final class OpenAIModel: LanguageModel {
     /// `max_tokens`: first as the configuration decides, then, when automatic, as the endpoint
     /// has shown it wants.
     private let sendsMaxCompletionTokens: Atomic<Bool>
+    /// The offered tools' JSON, encoded once while they stay the same.
+    private let toolsJSON = ToolsJSON()
 
     /// - Parameter clock: what the retries and the timeouts wait on; the continuous clock by default.
     public init(configuration: OpenAIConfiguration, httpClient: HTTPClient? = nil, clock: any Clock<Duration> = ContinuousClock()) {
@@ -313,7 +315,9 @@ public final class OpenAIModel: LanguageModel {
         case .azure(_, let apiKey, _, _):
             httpRequest.headers.add(name: "api-key", value: apiKey)
         }
-        httpRequest.body = .bytes(ByteBuffer(string: ChatCompletionsBody(request, streaming: streaming, outputTokens: outputTokens).json))
+        httpRequest.body = .bytes(
+            ByteBuffer(string: ChatCompletionsBody(request, streaming: streaming, outputTokens: outputTokens, toolsJSON: toolsJSON).json)
+        )
         return httpRequest
     }
 }

@@ -17,6 +17,10 @@ public final class SQLiteEventStore: EventStore, AccessAudit, SessionDirectory {
         configuration.maximumReaderCount = 4
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // The log grows by every event of every session: a larger page cache and a mapped
+            // file keep the key's B-tree pages in memory instead of reading them back per insert.
+            try db.execute(sql: "PRAGMA cache_size = -16384")
+            try db.execute(sql: "PRAGMA mmap_size = 268435456")
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)

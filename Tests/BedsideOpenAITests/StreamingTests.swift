@@ -81,6 +81,33 @@ import Testing
         await server.stop()
     }
 
+    /// The tools' JSON is encoded once and reused while the tools stay the same: a request with
+    /// other tools (a changed schema, one more tool) must carry those, not the last ones.
+    @Test func changedToolsAreSentAsTheyAreNow() async throws {
+        let server = try await FakeOpenAIServer(Array(repeating: .stream([finishChunk("stop")]), count: 4))
+        let model = OpenAIModel(configuration: testConfiguration(.openAI(baseURL: server.baseURL, apiKey: "sk-test")))
+        let labs = ToolDefinition(name: "labs", description: "Lab results", parameters: .object(["type": .string("object")]))
+        var changed = labs
+        changed.parameters = .object(["type": .string("object"), "required": .array([.string("code")])])
+        let vitals = ToolDefinition(name: "vitals", description: "Vital signs \"today\"", parameters: .object([:]))
+        for tools in [[labs], [labs], [changed], [changed, vitals]] {
+            _ = await collect(model, ModelRequest(model: "gpt-test", messages: [.user("Labs?")], tools: tools))
+        }
+        let sent: [[JSONValue]] = server.received.map { received in
+            if case .array(let tools)? = received.body["tools"] { return tools }
+            return []
+        }
+        #expect(sent.count == 4)
+        #expect(sent[0] == sent[1])
+        #expect(sent[2].first?["function"]?["parameters"]?["required"] == .array([.string("code")]))
+        #expect(sent[1].first?["function"]?["parameters"]?["required"] == nil)
+        let last = sent[3]
+        #expect(last.map { $0["function"]?["name"] } == [.string("labs"), .string("vitals")])
+        #expect(last[1]["function"]?["description"] == .string("Vital signs \"today\""))
+        try await model.shutdown()
+        await server.stop()
+    }
+
     @Test func azureURLAndHeaderOnTheWire() async throws {
         let server = try await FakeOpenAIServer([.stream([finishChunk("stop")])])
         let provider = OpenAIConfiguration.Provider.azure(

@@ -182,6 +182,23 @@ import Testing
         #expect(SessionID("abcdefgh")?.description == "abcdefgh")
     }
 
+    /// Strings with nothing to escape are appended whole; the others are escaped from the first
+    /// byte that needs it. Either way the text decodes back to the same string.
+    @Test(arguments: [
+        "", "a", "plain words", String(repeating: "long ", count: 100), "é", "日本語のテキスト",
+        "\"", "\\", "\n", "starts\"", "\"ends", "mid\\dle and \u{1}", String(repeating: "x", count: 40) + "\t",
+        "emoji 🩺 with \"quotes\"", "\u{7F}\u{80}", "tab\tand\rreturn",
+    ])
+    func jsonWriterQuotesEveryString(_ text: String) throws {
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.member("k", text)
+        writer.endObject()
+        let decoded = try JSONDecoder().decode([String: String].self, from: Data(writer.text.utf8))
+        #expect(decoded["k"] == text)
+        #expect(!writer.text.unicodeScalars.contains { $0.value < 0x20 })
+    }
+
     @Test func jsonWriterEscapesAndRoundTrips() throws {
         let value: JSONValue = .object([
             "s": .string("\u{0}\u{1F}\"\\/\r\n\t é"), "i": .integer(-42), "d": .number(0.1), "big": .number(1e300),
