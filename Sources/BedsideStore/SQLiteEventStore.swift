@@ -76,6 +76,34 @@ public final class SQLiteEventStore: EventStore, AccessAudit, SessionDirectory {
             try db.execute(sql: sessionTableSQL)
             try db.execute(sql: sessionBackfillSQL)
         }
+        migrator.registerMigration("v4-events-in-append-order") { db in
+            // The log was clustered by (session, seq): with many sessions writing at once, each
+            // batch inserted its rows all over the table's B-tree, and a commit wrote (and the
+            // page cache read back) a page for nearly every event. Rows now go to the end of the
+            // table in the order they are written, and only the small (session, seq) index entry
+            // is placed among the others.
+            try db.execute(
+                sql: """
+                    CREATE TABLE event_in_append_order (
+                        id INTEGER PRIMARY KEY,
+                        session_id TEXT NOT NULL,
+                        seq INTEGER NOT NULL,
+                        type TEXT NOT NULL,
+                        turn_id TEXT,
+                        client_message_id TEXT,
+                        turn_status TEXT,
+                        json TEXT NOT NULL
+                    );
+                    INSERT INTO event_in_append_order (session_id, seq, type, turn_id, client_message_id, turn_status, json)
+                        SELECT session_id, seq, type, turn_id, client_message_id, turn_status, json FROM event;
+                    DROP TABLE event;
+                    ALTER TABLE event_in_append_order RENAME TO event;
+                    CREATE UNIQUE INDEX event_session_seq ON event (session_id, seq);
+                    CREATE INDEX event_client_message
+                        ON event (session_id, client_message_id) WHERE client_message_id IS NOT NULL;
+                    """
+            )
+        }
         return migrator
     }
 
@@ -83,11 +111,12 @@ public final class SQLiteEventStore: EventStore, AccessAudit, SessionDirectory {
         let patients = try Self.jsonList(record.patientIDs)
         let resources = try Self.jsonList(record.resources)
         try await pool.write { db in
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO access_audit (session_id, turn_id, tool_call_id, tool, patient_ids, resources, time_us)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """,
+                    """
+            ).execute(
                 arguments: [
                     record.sessionID.storageKey, record.turnID, record.toolCallID, record.tool, patients, resources,
                     record.timeMicros,
