@@ -108,9 +108,7 @@ struct TurnRun: Sendable {
             do {
                 // In the `chat` span's context, so the HTTP client's span and `traceparent` follow it.
                 try await InstrumentationContext.withValue(spanContext) {
-                    for try await event in model.stream(request) {
-                        inputs.yield(.machine(.modelEvent(event)))
-                    }
+                    try await model.stream(request) { event in inputs.yield(.machine(.modelEvent(event))) }
                 }
                 inputs.yield(.machine(.modelStreamEnded))
             } catch let error as ModelError {

@@ -28,8 +28,20 @@ public protocol LanguageModel: Sendable {
     /// The request is sent when iteration begins. Cancelling the iterating task, or dropping
     /// the stream, stops the request and closes its connection promptly.
     func stream(_ request: ModelRequest) -> AsyncThrowingStream<ModelStreamEvent, any Error>
+
+    /// Streams the response into `receive`, returning when it has ended; the same events, in
+    /// the same order, as ``stream(_:)``, and the same errors thrown.
+    ///
+    /// The agent uses this: a model that can call `receive` as events arrive (the OpenAI
+    /// client does) saves each event a hop through a stream of its own. Cancelling the calling
+    /// task stops the request.
+    func stream(_ request: ModelRequest, into receive: @escaping @Sendable (ModelStreamEvent) -> Void) async throws
 }
 
 extension LanguageModel {
     public var endpoint: String? { nil }
+
+    public func stream(_ request: ModelRequest, into receive: @escaping @Sendable (ModelStreamEvent) -> Void) async throws {
+        for try await event in stream(request) { receive(event) }
+    }
 }

@@ -15,16 +15,22 @@ extension FHIRStore {
         return try await Self.run {
             try await writer.read { db in
                 let arguments = StatementArguments(query.arguments.map(\.databaseValue))
+                // The SQL depends only on the query's shape (its values are bound): common
+                // shapes are prepared once per connection and kept; a query with many values
+                // (long OR lists) is prepared for itself, so that no client can grow the cache.
+                func statement(_ sql: String) throws -> Statement {
+                    query.arguments.count <= Self.cachedShapeArguments ? try db.cachedStatement(sql: sql) : try db.makeStatement(sql: sql)
+                }
                 let total = try Int.fetchOne(
-                    db,
-                    sql: "SELECT COUNT(*) FROM resource r WHERE \(query.whereClause)",
+                    statement("SELECT COUNT(*) FROM resource r WHERE \(query.whereClause)"),
                     arguments: arguments
                 )!
                 var resources: [String] = []
                 if query.count > 0 {
                     resources = try String.fetchAll(
-                        db,
-                        sql: "SELECT r.json FROM resource r WHERE \(query.whereClause) ORDER BY \(query.orderClause) LIMIT ? OFFSET ?",
+                        statement(
+                            "SELECT r.json FROM resource r WHERE \(query.whereClause) ORDER BY \(query.orderClause) LIMIT ? OFFSET ?"
+                        ),
                         arguments: arguments + [query.count, query.offset]
                     )
                 }
@@ -32,6 +38,11 @@ extension FHIRStore {
             }
         }
     }
+}
+
+extension FHIRStore {
+    /// Searches with at most this many bound values keep their prepared statements.
+    static let cachedShapeArguments = 6
 }
 
 extension SearchArgument {

@@ -73,7 +73,7 @@ public final class OpenAIModel: LanguageModel {
         AsyncThrowingStream { continuation in
             let task = Task {
                 do {
-                    try await self.run(request, continuation)
+                    try await self.run(request) { continuation.yield($0) }
                     continuation.finish()
                 } catch {
                     continuation.finish(throwing: error)
@@ -83,7 +83,13 @@ public final class OpenAIModel: LanguageModel {
         }
     }
 
-    private func run(_ request: ModelRequest, _ continuation: AsyncThrowingStream<ModelStreamEvent, any Error>.Continuation) async throws {
+    /// Streams the response into `receive` from the calling task, with no stream of its own in
+    /// between: the agent's model request hands each event straight to its turn.
+    public func stream(_ request: ModelRequest, into receive: @escaping @Sendable (ModelStreamEvent) -> Void) async throws {
+        try await run(request, receive)
+    }
+
+    private func run(_ request: ModelRequest, _ receive: @escaping @Sendable (ModelStreamEvent) -> Void) async throws {
         let hasTools = !request.tools.isEmpty
         var streaming = !(hasTools && refusesStreamingWithTools.load(ordering: .relaxed))
         var outputTokens = currentOutputTokensMember
@@ -100,7 +106,7 @@ public final class OpenAIModel: LanguageModel {
                     httpRequest,
                     streaming: streaming,
                     outputTokens: mayChangeOutputTokens ? outputTokens : nil,
-                    continuation
+                    receive
                 )
             } catch let refusal as StreamingRefused {
                 // With tools, asked once more at once without streaming; not one of the retries.
@@ -165,7 +171,7 @@ public final class OpenAIModel: LanguageModel {
         _ httpRequest: HTTPClientRequest,
         streaming: Bool,
         outputTokens: OpenAIConfiguration.OutputTokensParameter?,
-        _ continuation: AsyncThrowingStream<ModelStreamEvent, any Error>.Continuation
+        _ receive: @escaping @Sendable (ModelStreamEvent) -> Void
     ) async throws -> Outcome {
         let response: HTTPClientResponse
         do {
@@ -187,9 +193,9 @@ public final class OpenAIModel: LanguageModel {
         let status = Int(response.status.code)
         if status == 200 {
             if streaming {
-                try await StreamReader(timeouts: configuration.timeouts, clock: clock).read(response.body, into: continuation)
+                try await StreamReader(timeouts: configuration.timeouts, clock: clock).read(response.body, into: receive)
             } else {
-                for event in try await wholeResponse(response.body) { continuation.yield(event) }
+                for event in try await wholeResponse(response.body) { receive(event) }
             }
             return .done
         }

@@ -27,10 +27,10 @@ final class StreamReader: Sendable {
 
     func read(
         _ body: HTTPClientResponse.Body,
-        into continuation: AsyncThrowingStream<ModelStreamEvent, any Error>.Continuation
+        into receive: @escaping @Sendable (ModelStreamEvent) -> Void
     ) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await self.decode(body, into: continuation) }
+            group.addTask { try await self.decode(body, into: receive) }
             group.addTask { try await self.watch() }
             try await group.next()
             group.cancelAll()
@@ -39,7 +39,7 @@ final class StreamReader: Sendable {
 
     private func decode(
         _ body: HTTPClientResponse.Body,
-        into continuation: AsyncThrowingStream<ModelStreamEvent, any Error>.Continuation
+        into receive: @escaping @Sendable (ModelStreamEvent) -> Void
     ) async throws {
         let bytes = body.map { buffer -> ArraySlice<UInt8> in
             let now = self.clock.elapsed()
@@ -67,7 +67,7 @@ final class StreamReader: Sendable {
                 } catch {
                     throw ModelError(code: .error, message: "The model endpoint sent a malformed stream chunk: \(data.prefix(200))")
                 }
-                for modelEvent in chunkEvents { continuation.yield(modelEvent) }
+                for modelEvent in chunkEvents { receive(modelEvent) }
             }
         } catch let error as ModelError {
             throw error
