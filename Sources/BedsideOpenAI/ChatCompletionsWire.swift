@@ -235,16 +235,17 @@ public struct ChatCompletionsChunkReader: Sendable {
 
     /// The events of one `data:` payload, in the order a consumer should see them.
     public func events(inChunk data: String) throws -> [ModelStreamEvent] {
-        try decoder.decode(ChatChunk.self, from: Data(data.utf8)).events
+        if let chunk = ChatChunkScanner.chunk(in: data) { return chunk.events }
+        return try decoder.decode(ChatChunk.self, from: Data(data.utf8)).events
     }
 }
 
 /// One `data:` payload of the streamed response.
-struct ChatChunk: Decodable {
+struct ChatChunk: Decodable, Equatable {
     var choices: [Choice]?
     var usage: Usage?
 
-    struct Choice: Decodable {
+    struct Choice: Decodable, Equatable {
         var delta: Delta?
         var finishReason: String?
         enum CodingKeys: String, CodingKey {
@@ -253,7 +254,7 @@ struct ChatChunk: Decodable {
         }
     }
 
-    struct Delta: Decodable {
+    struct Delta: Decodable, Equatable {
         var content: String?
         var toolCalls: [ToolCallFragment]?
         enum CodingKeys: String, CodingKey {
@@ -262,17 +263,17 @@ struct ChatChunk: Decodable {
         }
     }
 
-    struct ToolCallFragment: Decodable {
+    struct ToolCallFragment: Decodable, Equatable {
         var index: Int
         var id: String?
         var function: Function?
-        struct Function: Decodable {
+        struct Function: Decodable, Equatable {
             var name: String?
             var arguments: String?
         }
     }
 
-    struct Usage: Decodable {
+    struct Usage: Decodable, Equatable {
         var promptTokens: Int64
         var completionTokens: Int64
         var totalTokens: Int64?
