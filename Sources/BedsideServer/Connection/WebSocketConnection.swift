@@ -69,7 +69,7 @@ final class WebSocketConnection: ChannelInboundHandler, RemovableChannelHandler 
         }
         let loop = context.eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)
-        let outbox = Outbox(capacity: endpoint.limits.outboxCapacity) {
+        let outbox = Outbox(capacity: endpoint.limits.outboxCapacity, turnExecutor: endpoint.turnExecutor(for: loop)) {
             loop.execute { bound.value.drain() }
         }
         self.outbox = outbox

@@ -31,6 +31,8 @@ struct WebSocketEndpoint: Sendable {
     var activity: @Sendable (Credential) -> Void = { _ in }
     /// Admits connections within the total, per-address and per-session limits; nil: no limits.
     var connections: ConnectionLimiter?
+    /// One task executor per event loop, for the turns that connections start.
+    private let turnExecutors = EventLoopTaskExecutors()
 
     static let path = "/ws"
 
@@ -43,6 +45,11 @@ struct WebSocketEndpoint: Sendable {
         self.check = check
         self.limits = limits
         self.pingInterval = pingInterval
+    }
+
+    /// The executor a turn started from a connection on `loop` prefers.
+    func turnExecutor(for loop: any EventLoop) -> any TaskExecutor {
+        turnExecutors.executor(for: loop)
     }
 
     /// Decides an upgrade request: the accepted connection's parameters, or nil to refuse it.

@@ -53,12 +53,16 @@ final class Outbox: Sendable {
     }
 
     let capacity: Int
+    /// Where a turn started by this connection's message prefers to run: the connection's
+    /// event loop (nil: the global executor).
+    let turnExecutor: (any TaskExecutor)?
     private let state: Mutex<State>
 
     /// - Parameter wake: called (outside any lock) when frames or a close wait and the consumer
     ///   was not already told; it must not call back into the outbox synchronously.
-    init(capacity: Int, wake: @escaping @Sendable () -> Void) {
+    init(capacity: Int, turnExecutor: (any TaskExecutor)? = nil, wake: @escaping @Sendable () -> Void) {
         self.capacity = capacity
+        self.turnExecutor = turnExecutor
         self.state = Mutex(State(wake: wake))
     }
 

@@ -56,7 +56,7 @@ final class Session: Sendable {
 
     /// Feeds `input` to the machine under the lock and performs what must happen in order
     /// there; returns the rest, for ``perform(_:replyingTo:)`` once the lock is released.
-    func advance(_ input: Machine.Input) -> Deferred {
+    func advance(_ input: Machine.Input, turnExecutor: (any TaskExecutor)? = nil) -> Deferred {
         let time = now
         return state.withLock { locked in
             var deferred = Deferred()
@@ -72,9 +72,11 @@ final class Session: Sendable {
                     case .takeTurnSlot:
                         inputs.append(.turnSlot(dependencies.limiter.slots.admit()))
                     case .startTurn(let start):
-                        locked.turnTask = Task { await self.runTurn(start) }
+                        locked.turnTask = Task(executorPreference: turnExecutor) { await self.runTurn(start) }
                     case .queueTurn(let start, let ticket):
-                        locked.turnTask = Task { await self.runQueuedTurn(start, ticket: ticket) }
+                        locked.turnTask = Task(executorPreference: turnExecutor) {
+                            await self.runQueuedTurn(start, ticket: ticket)
+                        }
                     case .cancelTurnTask:
                         deferred.cancel = locked.turnTask
                     default:
@@ -119,7 +121,7 @@ final class Session: Sendable {
     /// Feeds `input` and performs all it asks for.
     @discardableResult
     func handle(_ input: Machine.Input, replyingTo connection: Outbox? = nil) -> [Machine.Action] {
-        let deferred = advance(input)
+        let deferred = advance(input, turnExecutor: connection?.turnExecutor)
         perform(deferred, replyingTo: connection)
         return deferred.actions
     }
