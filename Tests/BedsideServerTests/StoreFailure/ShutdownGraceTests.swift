@@ -46,7 +46,10 @@ import Testing
     }
 
     @Test func aTurnWaitingForASlotIsCancelledAtOnceWhileARunningOneFinishes() async throws {
-        let server = try await LiveServer.start(runner: StreamingRunner()) {
+        // The running turn ends only once the waiting one has been seen cancelled: however slow
+        // the machine, the slot is never freed before shutdown has begun.
+        let gate = TurnGate()
+        let server = try await LiveServer.start(runner: GatedRunner(gate: gate)) {
             $0.shutdownGrace = .seconds(120)
             $0.limits.maxConcurrentTurns = 1
         }
@@ -60,6 +63,7 @@ import Testing
         _ = try await waitingSocket.receive(until: { $0.type == "queued" })
         async let stopped: Void = server.stop()
         let waited = try await waitingSocket.receiveTurn()
+        gate.open()
         #expect(waited.last?.status == "cancelled")
         #expect(waited.last?["reason"]?.stringValue == "shutdown")
         #expect(!waited.contains { $0.type == "turn" && $0.status == "started" })
